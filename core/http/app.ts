@@ -1,0 +1,66 @@
+/** The Koa application: one error funnel on top, then the checks every request passes, then routes. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Router from '@koa/router';
+import Koa, { type Context, type Next } from 'koa';
+import views from 'koa-views';
+import type { Logger } from 'pino';
+import { badRequest } from '../errors.js';
+import { errorFunnel } from './error-funnel.js';
+import { selectFormat } from './formats/select-format.js';
+import type { HttpDeps, RequestState } from './http-context.js';
+import { parseQuery } from './parse-query.js';
+import { checkHost } from './request-guards.js';
+import { runRoutes } from './run-routes.js';
+import { securityHeaders } from './security-headers.js';
+import { staticAssets } from './static-assets.js';
+import { taskRoutes } from './task-routes.js';
+
+export const VIEWS_FOLDER = fileURLToPath(new URL('../../views', import.meta.url));
+
+export function createApp(deps: HttpDeps, logger: Logger): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.on('error', (error: unknown) => logger.debug({ err: error }, 'response error'));
+
+  app.use(errorFunnel(deps, logger));
+  app.use(securityHeaders);
+  app.use(views(VIEWS_FOLDER, { extension: 'pug', options: { cache: true, basedir: VIEWS_FOLDER } }));
+  app.use(requestBasics(deps));
+  app.use(staticAssets(path.join(VIEWS_FOLDER, 'static'), '/admin/static'));
+
+  const router = new Router();
+  router.get('/', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
+  router.get('/admin', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
+  taskRoutes(router, deps);
+  runRoutes(router, deps);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** Host check, well-formed path, parsed query, and the response format (validated before anything runs). */
+function requestBasics(deps: HttpDeps) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const s = ctx.state as RequestState;
+    s.action = 'page';
+    s.query = Object.create(null) as RequestState['query'];
+    checkHost({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
+    try {
+      decodeURIComponent(ctx.path);
+    } catch {
+      throw badRequest('malformed URL encoding in the path');
+    }
+    s.query = parseQuery(ctx.querystring);
+    const accept = ctx.get('Accept') || undefined;
+    // On a task route `format` may be the task's own field: the route decides once it knows the task.
+    const taskRoute = /^\/admin\/task\/[^/]+/.test(ctx.path);
+    try {
+      s.format = selectFormat({ t: s.query.t, format: s.query.format }, accept, { formatIsTaskField: false });
+    } catch (error) {
+      if (!taskRoute) throw error;
+      s.format = selectFormat({ t: s.query.t }, accept, { formatIsTaskField: true });
+    }
+    await next();
+  };
+}

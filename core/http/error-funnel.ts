@@ -1,0 +1,53 @@
+/**
+ * The top of the middleware chain: every error becomes one response, in the format the request asked
+ * for, with the same message in each. Internal errors are logged and shown without their details.
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { TaskdeckError } from '../errors.js';
+import type { HttpDeps } from './http-context.js';
+import { respond, state } from './respond.js';
+
+export function errorFunnel(deps: HttpDeps, logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new TaskdeckError('ERR_NOT_FOUND', `no page at ${ctx.path.slice(0, 200)}`, { status: 404 });
+      }
+    } catch (thrown) {
+      const error = asHttpError(thrown);
+      if (error.status >= 500 && !(thrown instanceof TaskdeckError)) logger.error({ err: thrown, url: ctx.url.slice(0, 500) }, 'request failed');
+      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+      const data = { status: error.status, code: error.code, message: error.message, ...error.details };
+      state(ctx).format ??= 'html';
+      if (!state(ctx).query) state(ctx).query = Object.create(null);
+      try {
+        await respond(ctx, deps, {
+          view: 'error',
+          title: `Error ${error.status}`,
+          locals: { status: error.status, message: error.message, code: error.code },
+          data,
+          root: 'error',
+          filename: 'error',
+          status: error.status,
+        });
+      } catch (renderError) {
+        logger.error({ err: renderError }, 'could not render an error page');
+        ctx.status = error.status;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = `${error.status} ${error.message}\n`;
+      }
+    }
+  };
+}
+
+function asHttpError(thrown: unknown): TaskdeckError {
+  if (thrown instanceof TaskdeckError) return thrown.expose ? thrown : new TaskdeckError(thrown.code, 'internal error', { status: thrown.status });
+  const status = (thrown as { status?: unknown })?.status;
+  const expose = (thrown as { expose?: unknown })?.expose;
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose !== false) {
+    return new TaskdeckError('ERR_INVALID_REQUEST', (thrown as Error).message || 'bad request', { status });
+  }
+  return new TaskdeckError('ERR_INTERNAL', 'internal error', { status: 500, expose: true });
+}

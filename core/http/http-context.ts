@@ -1,0 +1,26 @@
+/** What routes need from the kernel, and the per-request state the middleware chain fills in. */
+import type { PluginLoader } from '../plugins/plugin-loader.js';
+import type { TaskRegistry } from '../tasks/registry.js';
+import type { TaskService } from '../tasks/task-service.js';
+import type { Format } from './formats/select-format.js';
+import type { QueryValues } from './parse-query.js';
+
+export interface HttpDeps {
+  service: TaskService;
+  registry: TaskRegistry;
+  plugins: Pick<PluginLoader, 'failures'>;
+  /** Path prefix where the admin is mounted ('' standalone). */
+  base: string;
+  loopbackOnly: boolean;
+  /** How long a sync run may hold the request before it answers 202 with a link to the run. */
+  syncWaitMs: number;
+  now: () => number;
+}
+
+export interface RequestState {
+  query: QueryValues;
+  format: Format;
+  nonce: string;
+  /** Handler name, used by `?format=debug` and download file names. */
+  action: string;
+}

@@ -1,0 +1,48 @@
+/**
+ * Splits a task route's query into the run label, the response controls and the task's arguments.
+ * Reserved keys never reach a task: `category`, `async`, `t`, `download`, the form marker
+ * `_checkboxes`, and `format` unless the task declares a field of that name.
+ */
+import type { Context } from 'koa';
+import { badRequest } from '../errors.js';
+import type { RawArgs } from '../tasks/fields.js';
+import { DEFAULT_LABEL } from '../tasks/task-service.js';
+import type { Task } from '../tasks/types.js';
+import { selectFormat } from './formats/select-format.js';
+import type { QueryValues } from './parse-query.js';
+import { state } from './respond.js';
+
+const ALWAYS_RESERVED = ['category', 'async', 't', 'download', '_checkboxes'];
+export const MAX_LABEL_LENGTH = 200;
+
+export interface TaskQuery {
+  raw: RawArgs;
+  label: string;
+  /** The request came from our HTML form, where an unchecked checkbox is simply absent. */
+  fromForm: boolean;
+  async: boolean;
+}
+
+export function hasFormatField(task: Task): boolean {
+  return task.fields.some((f) => f.key === 'format');
+}
+
+/** Re-selects the response format now that the task is known (its `format` field wins over `?format=`). */
+export function selectTaskFormat(ctx: Context, task: Task): void {
+  const query = state(ctx).query;
+  state(ctx).format = selectFormat({ t: query.t, format: query.format }, ctx.get('Accept') || undefined, { formatIsTaskField: hasFormatField(task) });
+}
+
+export function splitTaskQuery(task: Task, query: QueryValues): TaskQuery {
+  const reserved = new Set(ALWAYS_RESERVED);
+  if (!hasFormatField(task)) reserved.add('format');
+  const raw: RawArgs = Object.create(null) as RawArgs;
+  for (const [key, value] of Object.entries(query)) if (!reserved.has(key)) raw[key] = value;
+  return { raw, label: runLabel(query.category), fromForm: query._checkboxes !== undefined, async: query.async === 'true' };
+}
+
+function runLabel(value: string | string[] | undefined): string {
+  const label = Array.isArray(value) ? value.join(',') : (value ?? '');
+  if (label.length > MAX_LABEL_LENGTH) throw badRequest(`parameter "category" (the run label): expected at most ${MAX_LABEL_LENGTH} characters, got ${label.length}`);
+  return label === '' ? DEFAULT_LABEL : label;
+}

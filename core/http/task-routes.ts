@@ -1,0 +1,167 @@
+/** The task pages: list, detail + form, sync run, the async live page, remove. */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { TaskdeckError, type InvalidParam } from '../errors.js';
+import { isTaskKey, taskToJson } from '../tasks/task.js';
+import type { ResultJson, Task } from '../tasks/types.js';
+import type { HttpDeps } from './http-context.js';
+import { buildQuery } from './parse-query.js';
+import { checkStateChange } from './request-guards.js';
+import { respond, state } from './respond.js';
+import { selectTaskFormat, splitTaskQuery } from './task-query.js';
+import { relativeTime } from './relative-time.js';
+import { resultView, runHref, runSummaryView, taskFormView, taskHref } from './view-builders.js';
+import { taskNotFound } from '../errors.js';
+
+export function taskRoutes(router: Router, deps: HttpDeps): void {
+  const { base, service, registry } = deps;
+
+  const requireTask = (ctx: Context): Task => {
+    const key = String(ctx.params.key ?? '');
+    const task = isTaskKey(key) ? registry.get(key) : undefined;
+    if (!task) throw taskNotFound(key);
+    selectTaskFormat(ctx, task);
+    return task;
+  };
+  const crumbsFor = (task: Task) => [{ label: 'Tasks', href: `${base}/admin/task` }, { label: task.title, href: taskHref(base, task) }];
+
+  router.get('/admin/task', async (ctx) => {
+    state(ctx).action = 'task.list';
+    const latest = await service.latestRunPerTask();
+    const now = deps.now();
+    const groups = registry.byCategory().map(({ category, tasks }) => ({
+      category,
+      tasks: tasks.map((task) => {
+        const last = latest.get(task.key);
+        return {
+          task: taskToJson(task),
+          href: taskHref(base, task),
+          lastRun: last ? { id: last.id, href: runHref(base, last.id), status: last.status, started: new Date(last.startedAt).toISOString(), startedRelative: relativeTime(last.startedAt, now) } : null,
+        };
+      }),
+    }));
+    await respond(ctx, deps, {
+      view: 'task-list',
+      title: 'Tasks',
+      crumbs: [{ label: 'Tasks' }],
+      locals: { groups, removed: typeof state(ctx).query.removed === 'string' ? state(ctx).query.removed : '' },
+      data: registry.list().map(taskToJson),
+      root: 'tasks',
+      filename: 'tasks',
+    });
+  });
+
+  router.get('/admin/task/:key', async (ctx) => {
+    state(ctx).action = 'task.detail';
+    const task = requireTask(ctx);
+    await renderDetail(ctx, task, {}, 200);
+  });
+
+  router.get('/admin/task/:key/run', async (ctx) => {
+    const task = requireTask(ctx);
+    const query = splitTaskQuery(task, state(ctx).query);
+    if (query.async) {
+      state(ctx).action = 'task.run.async';
+      const startQuery = buildQuery({ ...query.raw, ...(query.label !== 'ad-hoc' ? { category: query.label } : {}), ...(query.fromForm ? { _checkboxes: '1' } : {}) });
+      await respond(ctx, deps, {
+        view: 'run-live',
+        title: task.title,
+        crumbs: [...crumbsFor(task), { label: 'Run' }],
+        locals: { task: taskToJson(task), form: taskFormView(base, task, state(ctx).query), startPath: `${base}/admin/task/${task.key}/start?${startQuery}` },
+        data: taskToJson(task),
+        root: 'task',
+        filename: `task-${task.key}`,
+      });
+      return;
+    }
+    state(ctx).action = 'task.run';
+    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
+    let args;
+    try {
+      args = service.prepareArgs(task, { raw: query.raw, fromForm: query.fromForm });
+    } catch (error) {
+      // In a browser, show the form again with each problem next to its field.
+      if (state(ctx).format === 'html' && error instanceof TaskdeckError && error.code === 'ERR_INVALID_ARG') {
+        const errors = Object.fromEntries((error.details.invalid_params as InvalidParam[]).map((p) => [p.name, p.reason]));
+        return renderDetail(ctx, task, errors, 400, error.message);
+      }
+      throw error;
+    }
+    const live = await service.start(task, args, { label: query.label, origin: 'http' });
+    const result = await waitAtMost(live.done, deps.syncWaitMs);
+    if (!result) {
+      // Too long for one request: answer with where to watch it; the run goes on.
+      const href = runHref(base, live.id);
+      if (state(ctx).format === 'html') {
+        ctx.status = 303;
+        ctx.redirect(href);
+        return;
+      }
+      await respond(ctx, deps, { view: 'error', title: 'Running', locals: {}, data: { id: live.id, status: 'running', href }, root: 'run', filename: `run-${live.id}`, status: 202 });
+      return;
+    }
+    await respondResult(ctx, task, result);
+  });
+
+  router.get('/admin/task/:key/start', async (ctx) => {
+    requireTask(ctx);
+    throw new TaskdeckError('ERR_UPGRADE_REQUIRED', 'this route starts a run over a WebSocket: connect with Upgrade: websocket', { status: 426, headers: { Upgrade: 'websocket', Connection: 'Upgrade' } });
+  });
+
+  router.get('/admin/task/:key/remove', async (ctx) => {
+    state(ctx).action = 'task.remove';
+    const task = requireTask(ctx);
+    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
+    registry.remove(task.key);
+    if (state(ctx).format === 'html') {
+      ctx.redirect(`${base}/admin/task?${buildQuery({ removed: task.key })}`);
+      return;
+    }
+    await respond(ctx, deps, { view: 'error', title: 'Removed', locals: {}, data: { removed: task.key }, root: 'removed', filename: `removed-${task.key}` });
+  });
+
+  async function renderDetail(ctx: Context, task: Task, errors: Record<string, string>, status: number, message = ''): Promise<void> {
+    const page = await service.listRuns({ task: [task.key] }, { limit: 100 });
+    const now = deps.now();
+    const finished = page.runs.filter((r) => r.status !== 'running');
+    const ok = finished.filter((r) => r.status === 'ok').length;
+    await respond(ctx, deps, {
+      view: 'task-detail',
+      title: task.title,
+      crumbs: crumbsFor(task),
+      locals: {
+        task: taskToJson(task),
+        form: taskFormView(base, task, state(ctx).query, errors),
+        recentRuns: page.runs.slice(0, 10).map((r) => runSummaryView(base, r, now)),
+        removable: task.source.kind !== 'plugin',
+        removeHref: `${base}/admin/task/${task.key}/remove`,
+        stats: { count: finished.length, ok, successRate: finished.length ? ok / finished.length : null },
+        errorMessage: message,
+      },
+      data: status === 200 ? taskToJson(task) : { status, message },
+      root: 'task',
+      filename: `task-${task.key}`,
+      status,
+    });
+  }
+
+  async function respondResult(ctx: Context, task: Task, result: ResultJson): Promise<void> {
+    const logs = await service.getLogs(result.id);
+    await respond(ctx, deps, {
+      view: 'run-result',
+      title: task.title,
+      crumbs: [...crumbsFor(task), { label: 'Run' }],
+      locals: { task: taskToJson(task), form: taskFormView(base, task, state(ctx).query), view: resultView(base, result, logs, deps.now()) },
+      data: result,
+      root: 'result',
+      filename: `run-${result.id}`,
+      formatPath: runHref(base, result.id),
+    });
+  }
+}
+
+function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]).finally(() => clearTimeout(timer));
+}
+

@@ -1,0 +1,36 @@
+/**
+ * The only import a plugin author needs. A plugin file default-exports a task, an array of tasks, or
+ * `{ name, tasks, setup }`; these helpers only add types.
+ *
+ * @example
+ * import { defineTask } from '../core/index.js';
+ * export default defineTask({
+ *   key: 'hello',
+ *   fields: [{ key: 'name', default: 'world' }],
+ *   run: ({ args, log }) => { log(`hello ${args.name}`); return { greeted: args.name }; },
+ * });
+ */
+import type { TaskArgs, TaskDefinition } from './tasks/types.js';
+
+export { definePlugin, type PluginDefinition, type PluginHost } from './plugins/plugin-shape.js';
+export type {
+  Field,
+  FieldDesc,
+  FieldType,
+  Progress,
+  ResultHandle,
+  ResultJson,
+  RunStatus,
+  Task,
+  TaskArgs,
+  TaskContext,
+  TaskDefinition,
+  TaskFunction,
+} from './tasks/types.js';
+export { Kernel, type KernelOptions } from './kernel.js';
+export { loadConfig, configWith, type Config } from './config.js';
+
+/** Types a task definition; it returns its argument unchanged. */
+export function defineTask<Args extends TaskArgs = TaskArgs>(definition: TaskDefinition<Args>): TaskDefinition<Args> {
+  return definition;
+}

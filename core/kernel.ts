@@ -1,0 +1,138 @@
+/**
+ * The composition root: builds the parts in order (store, registry, service, plugins, HTTP) and stops
+ * them in reverse. Everything is injected, so a test can boot many kernels in one process.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import { PluginLoader } from './plugins/plugin-loader.js';
+import { migrateToLatest } from './store/migrate.js';
+import { openDatabase, type OpenedDatabase } from './store/open-database.js';
+import { SqliteRunRepository } from './store/sqlite-run-repository.js';
+import { TaskRegistry } from './tasks/registry.js';
+import { normalizeTask } from './tasks/task.js';
+import { TaskService } from './tasks/task-service.js';
+import type { Task, TaskDefinition } from './tasks/types.js';
+import { HttpServer } from './http/http-server.js';
+
+export interface KernelOptions {
+  logger?: Logger;
+  /** Start the HTTP server (default true). */
+  listen?: boolean;
+  now?: () => number;
+}
+
+export class Kernel {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly registry = new TaskRegistry();
+  readonly #options: KernelOptions;
+  #db: OpenedDatabase | null = null;
+  #service: TaskService | null = null;
+  #plugins: PluginLoader | null = null;
+  #http: HttpServer | null = null;
+  #stops: (() => Promise<void>)[] = [];
+  #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+
+  constructor(config: Config, options: KernelOptions = {}) {
+    this.config = config;
+    this.#options = options;
+    this.logger = options.logger ?? createLogger(config.logLevel);
+  }
+
+  get service(): TaskService {
+    if (!this.#service) throw new TypeError('the kernel is not started: call kernel.start() first');
+    return this.#service;
+  }
+
+  get plugins(): PluginLoader {
+    if (!this.#plugins) throw new TypeError('the kernel is not started: call kernel.start() first');
+    return this.#plugins;
+  }
+
+  /** The address the HTTP server listens on (after start). */
+  get url(): string {
+    const address = this.#http?.address() as AddressInfo | null | undefined;
+    if (!address) throw new TypeError('the HTTP server is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    if (this.#state !== 'new') throw new TypeError(`kernel.start() called twice (state: ${this.#state})`);
+    this.#state = 'starting';
+    try {
+      await this.#boot();
+      this.#state = 'started';
+      return this;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Registers a task at runtime. Such a task can be removed again with `removeTask`. */
+  registerTask(definition: TaskDefinition<any>, by = 'api'): Task {
+    const task = normalizeTask(definition, { kind: 'dynamic', by });
+    this.registry.register(task);
+    return task;
+  }
+
+  /** Removes a dynamic task or preset; a task from a plugin file is refused (409 naming the file). */
+  removeTask(key: string): Task {
+    return this.registry.remove(key);
+  }
+
+  /** Idempotent: stops what was started, in reverse order. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    for (const stop of this.#stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        this.logger.error({ err: error }, 'error while stopping');
+      }
+    }
+    this.#stops = [];
+    this.#state = 'stopped';
+  }
+
+  async #boot(): Promise<void> {
+    const { config, logger } = this;
+    const db = await openDatabase(config.db);
+    this.#db = db;
+    this.#stops.push(() => db.close());
+    await migrateToLatest(db.writer);
+    const repository = new SqliteRunRepository(db);
+    this.#stops.push(() => repository.close());
+    const interrupted = await repository.markInterrupted((this.#options.now ?? Date.now)());
+    if (interrupted > 0) logger.warn({ interrupted }, `marked ${interrupted} run(s) left running by a previous process as interrupted`);
+
+    const service = new TaskService({ registry: this.registry, repository, logger, limits: config.limits, now: this.#options.now });
+    this.#service = service;
+    this.#stops.push(() => service.stop());
+
+    const plugins = new PluginLoader({
+      folder: path.resolve(config.plugins),
+      registry: this.registry,
+      logger,
+      host: { registerTask: (def) => void this.registerTask(def, 'plugin setup'), logger },
+    });
+    this.#plugins = plugins;
+    this.#stops.push(() => plugins.stop());
+    await plugins.loadAll();
+    if (config.watchPlugins) await plugins.watch();
+
+    if (this.#options.listen !== false) {
+      const http = new HttpServer({ kernel: this });
+      this.#http = http;
+      this.#stops.push(() => http.stop());
+      await http.listen(config.port, config.host);
+      logger.info({ url: `${this.url}/admin/task`, db: db.file, cpus: os.availableParallelism() }, `taskdeck is serving ${this.url}/admin/task`);
+    }
+  }
+}

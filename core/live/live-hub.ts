@@ -1,0 +1,144 @@
+/**
+ * WebSocket endpoints on the app's own HTTP server (`noServer` + `handleUpgrade`):
+ * `/admin/task/{key}/start` starts a run and streams it; `/admin/run/{id}/watch` attaches to a run.
+ * Every upgrade passes the same checks as the HTTP routes before any `101`, plus an `Origin` check.
+ */
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TaskdeckError, runNotFound, taskNotFound } from '../errors.js';
+import { parseQuery, first } from '../http/parse-query.js';
+import { checkHost, checkStateChange, checkWebSocketOrigin } from '../http/request-guards.js';
+import { splitTaskQuery } from '../http/task-query.js';
+import { isTaskKey } from '../tasks/task.js';
+import type { TaskService } from '../tasks/task-service.js';
+import type { ResultJson } from '../tasks/types.js';
+import * as msg from './messages.js';
+import { RunStream } from './run-stream.js';
+
+const START_PATH = /^\/admin\/task\/([^/]+)\/start$/;
+const WATCH_PATH = /^\/admin\/run\/([^/]+)\/watch$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEARTBEAT_MS = 30_000;
+/** Clients only ever send `{cmd: "cancel"}`: anything large is refused (close 1009). */
+const MAX_CLIENT_MESSAGE = 64 * 1024;
+
+export interface LiveHubOptions {
+  service: TaskService;
+  base: string;
+  loopbackOnly: boolean;
+  logger: Logger;
+  renderResultHtml: (result: ResultJson) => string;
+  heartbeatMs?: number;
+}
+
+export class LiveHub {
+  readonly #o: LiveHubOptions;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE, perMessageDeflate: false });
+  readonly #alive = new WeakMap<WebSocket, boolean>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(options: LiveHubOptions) {
+    this.#o = options;
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  /** Handles an HTTP upgrade if it is for one of our paths; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.startsWith(this.#o.base) ? url.pathname.slice(this.#o.base.length) : url.pathname;
+    const start = START_PATH.exec(path);
+    const watch = WATCH_PATH.exec(path);
+    if (!start && !watch) return false;
+    socket.on('error', () => socket.destroy());
+    void this.#upgrade(req, socket, head, url, start?.[1], watch?.[1]).catch((error: unknown) => refuse(socket, error, this.#o.logger));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, taskKey?: string, runId?: string): Promise<void> {
+    const { service, loopbackOnly } = this.#o;
+    checkHost({ method: req.method ?? 'GET', headers: req.headers, loopbackOnly });
+    checkWebSocketOrigin(req.headers);
+    const query = parseQuery(url.search.slice(1));
+    if (taskKey !== undefined) {
+      checkStateChange({ method: req.method ?? 'GET', headers: req.headers, loopbackOnly });
+      const key = safeDecode(taskKey);
+      const task = isTaskKey(key) ? service.registry.get(key) : undefined;
+      if (!task) throw taskNotFound(key);
+      const split = splitTaskQuery(task, query);
+      const args = service.prepareArgs(task, { raw: split.raw, fromForm: split.fromForm });
+      const ws = await this.#accept(req, socket, head);
+      const live = await service.start(task, args, { label: split.label, origin: 'ws' });
+      const runPath = `${this.#o.base}/admin/run/${live.id}`;
+      ws.send(JSON.stringify(msg.started(live.id, { id: live.id, href: runPath, watchPath: `${runPath}/watch`, task: task.key })));
+      this.#serve(ws, live.id, 0, live);
+      return;
+    }
+    const id = safeDecode(runId ?? '');
+    if (!UUID.test(id)) throw runNotFound(id);
+    await service.getStoredRun(id);
+    const after = first(query, 'after');
+    const afterSeq = after && /^[0-9]{1,12}$/.test(after) ? Number(after) : 0;
+    const ws = await this.#accept(req, socket, head);
+    this.#serve(ws, id, afterSeq, service.activeRun(id));
+  }
+
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
+    return new Promise((resolve) => this.#wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+  }
+
+  #serve(ws: WebSocket, runId: string, afterSeq: number, live: ReturnType<TaskService['activeRun']>): void {
+    const { service, logger } = this.#o;
+    this.#alive.set(ws, true);
+    ws.on('error', (error) => logger.debug({ err: error, run: runId }, 'WebSocket error'));
+    ws.on('pong', () => this.#alive.set(ws, true));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return ws.close(1003, 'text frames only');
+      if (msg.parseClientMessage(data.toString())?.cmd === 'cancel') {
+        service.cancel(runId).catch(() => undefined);
+      }
+    });
+    // A dropped client never stops the run: closing only detaches this stream.
+    void new RunStream({ ws, service, runId, afterSeq, logger, renderResultHtml: this.#o.renderResultHtml }).attach(live);
+  }
+
+  #beat(): void {
+    for (const ws of this.#wss.clients) {
+      if (this.#alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.set(ws, false);
+      ws.ping();
+    }
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Answers a refused upgrade with a plain HTTP response (before any 101) and closes the socket. */
+function refuse(socket: Duplex, error: unknown, logger: Logger): void {
+  const known = error instanceof TaskdeckError;
+  if (!known) logger.error({ err: error }, 'WebSocket upgrade failed');
+  const status = known ? error.status : 500;
+  const body = JSON.stringify({ status, code: known ? error.code : 'ERR_INTERNAL', message: known && error.expose ? error.message : 'internal error', ...(known ? error.details : {}) });
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

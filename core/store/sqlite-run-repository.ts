@@ -1,0 +1,248 @@
+/** Run history in SQLite, written through the single WriteQueue and read through the read-only handle. */
+import type { Selectable, SelectQueryBuilder, Transaction } from 'kysely';
+import type {
+  LogLine,
+  RunCompletion,
+  RunFilter,
+  RunOrigin,
+  RunPage,
+  RunRepository,
+  RunStart,
+  StoredRun,
+  TaskRunSummary,
+} from '../tasks/run-repository.js';
+import type { Progress, RunStatus } from '../tasks/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { OpenedDatabase } from './open-database.js';
+import type { RunsTable, Schema } from './schema.js';
+import { WriteQueue } from './write-queue.js';
+
+/** Rows per multi-row INSERT: well under SQLite's bound-parameter limit. */
+const LOG_ROWS_PER_INSERT = 400;
+const MAX_PAGE = 500;
+
+type RunRow = Selectable<RunsTable>;
+type RunsQuery = SelectQueryBuilder<Schema, 'runs', object>;
+
+export class SqliteRunRepository implements RunRepository {
+  readonly #db: OpenedDatabase;
+  readonly #queue: WriteQueue;
+  /** id -> num of runs written by this process, so log appends need no lookup. */
+  readonly #nums = new Map<string, number>();
+
+  constructor(db: OpenedDatabase) {
+    this.#db = db;
+    this.#queue = new WriteQueue(db.writer);
+  }
+
+  insertRun(run: RunStart): Promise<void> {
+    return this.#queue.enqueue(async (trx) => {
+      const inserted = await trx
+        .insertInto('runs')
+        .values({
+          id: run.id,
+          task_key: run.taskKey,
+          task_title: run.taskTitle,
+          task_version: run.taskVersion,
+          run_label: run.label,
+          args_json: JSON.stringify(run.args),
+          status: 'running',
+          started_at: run.startedAt,
+          origin: run.origin,
+        })
+        .returning('num')
+        .executeTakeFirstOrThrow();
+      this.#nums.set(run.id, inserted.num);
+      const argRows = argIndexRows(run.args, inserted.num);
+      for (let i = 0; i < argRows.length; i += LOG_ROWS_PER_INSERT) {
+        await trx.insertInto('run_args').values(argRows.slice(i, i + LOG_ROWS_PER_INSERT)).execute();
+      }
+    });
+  }
+
+  appendLogs(runId: string, lines: readonly LogLine[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.#queue.enqueue(async (trx) => {
+      const num = await this.#numOf(trx, runId);
+      for (let i = 0; i < lines.length; i += LOG_ROWS_PER_INSERT) {
+        const rows = lines.slice(i, i + LOG_ROWS_PER_INSERT).map((l) => ({ run_num: num, seq: l.seq, at: l.at, stream: l.stream, msg: l.msg }));
+        await trx.insertInto('run_logs').values(rows).execute();
+      }
+    });
+  }
+
+  saveProgress(runId: string, progress: Progress): Promise<void> {
+    return this.#queue.enqueue(async (trx) => {
+      await trx
+        .updateTable('runs')
+        .set({ progress_done: progress.done, progress_total: progress.total, progress_message: progress.message })
+        .where('id', '=', runId)
+        .execute();
+    });
+  }
+
+  completeRun(c: RunCompletion): Promise<void> {
+    return this.#queue.enqueue(async (trx) => {
+      const num = await this.#numOf(trx, c.id);
+      await trx
+        .updateTable('runs')
+        .set({
+          status: c.status,
+          finished_at: c.finishedAt,
+          elapsed_us: c.elapsedUs,
+          summary: c.summary,
+          error: c.error,
+          error_stack: c.errorStack,
+          data_json: c.dataJson,
+          metadata_json: JSON.stringify(c.metadata),
+          tags_json: JSON.stringify(c.tags),
+          log_count: c.logCount,
+          logs_dropped: c.logsDropped,
+          progress_done: c.progress?.done ?? null,
+          progress_total: c.progress?.total ?? null,
+          progress_message: c.progress?.message ?? null,
+        })
+        .where('num', '=', num)
+        .execute();
+      if (c.tags.length > 0) {
+        await trx.insertInto('run_tags').values(c.tags.map((tag) => ({ tag, run_num: num }))).onConflict((oc) => oc.doNothing()).execute();
+      }
+      this.#nums.delete(c.id);
+    });
+  }
+
+  async markInterrupted(now: number): Promise<number> {
+    let count = 0;
+    await this.#queue.enqueue(async (trx) => {
+      const updated = await trx
+        .updateTable('runs')
+        .set({ status: 'interrupted', finished_at: now, error: 'the process stopped while this run was running' })
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      count = Number(updated.numUpdatedRows);
+    });
+    return count;
+  }
+
+  async getRun(id: string): Promise<StoredRun | undefined> {
+    const row = await this.#db.reader.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toStoredRun(row);
+  }
+
+  async getLogs(id: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LogLine[]> {
+    let query = this.#db.reader
+      .selectFrom('run_logs')
+      .innerJoin('runs', 'runs.num', 'run_logs.run_num')
+      .select(['run_logs.seq', 'run_logs.at', 'run_logs.stream', 'run_logs.msg'])
+      .where('runs.id', '=', id)
+      .where('run_logs.seq', '>', options.afterSeq ?? 0)
+      .orderBy('run_logs.seq');
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    const rows = await query.execute();
+    return rows.map((r) => ({ seq: r.seq, at: Number(r.at), stream: r.stream as LogLine['stream'], msg: r.msg }));
+  }
+
+  async listRuns(filter: RunFilter, options: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_PAGE);
+    let query = applyFilter(this.#db.reader.selectFrom('runs'), filter);
+    const before = options.cursor ? decodeCursor(options.cursor) : undefined;
+    if (before !== undefined) query = query.where('runs.num', '<', before);
+    const rows = await query.selectAll('runs').orderBy('runs.num', 'desc').limit(limit + 1).execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      runs: page.map(toStoredRun),
+      next: rows.length > limit && last ? encodeCursor(last.num) : null,
+    };
+  }
+
+  async *streamRuns(filter: RunFilter, pageSize = 1000): AsyncIterable<StoredRun> {
+    let cursor: string | null = null;
+    do {
+      const page = await this.listRuns(filter, { limit: Math.min(pageSize, MAX_PAGE), cursor });
+      yield* page.runs;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  async latestRunPerTask(): Promise<Map<string, TaskRunSummary>> {
+    const rows = await this.#db.reader
+      .selectFrom('runs')
+      .select(['task_key', 'status', 'started_at', 'id'])
+      .where('num', 'in', (sub) => sub.selectFrom('runs').select((eb) => eb.fn.max('num').as('num')).groupBy('task_key'))
+      .execute();
+    return new Map(rows.map((r) => [r.task_key, { taskKey: r.task_key, status: r.status as RunStatus, startedAt: Number(r.started_at), id: r.id }]));
+  }
+
+  flush(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.idle();
+  }
+
+  async #numOf(trx: Transaction<Schema>, runId: string): Promise<number> {
+    const known = this.#nums.get(runId);
+    if (known !== undefined) return known;
+    const row = await trx.selectFrom('runs').select('num').where('id', '=', runId).executeTakeFirstOrThrow(() => new Error(`run ${runId} is not in the database`));
+    return row.num;
+  }
+}
+
+function applyFilter(query: RunsQuery, filter: RunFilter): RunsQuery {
+  let q = query;
+  if (filter.task?.length) q = q.where('runs.task_key', 'in', filter.task);
+  if (filter.status?.length) q = q.where('runs.status', 'in', filter.status);
+  if (filter.label?.length) q = q.where('runs.run_label', 'in', filter.label);
+  if (filter.since !== undefined) q = q.where('runs.started_at', '>=', filter.since);
+  if (filter.until !== undefined) q = q.where('runs.started_at', '<', filter.until);
+  for (const tag of filter.tag ?? []) {
+    q = q.where('runs.num', 'in', (sub) => sub.selectFrom('run_tags').select('run_tags.run_num').where('run_tags.tag', '=', tag));
+  }
+  for (const [name, value] of Object.entries(filter.args ?? {})) {
+    q = q.where('runs.num', 'in', (sub) =>
+      sub.selectFrom('run_args').select('run_args.run_num').where('run_args.name', '=', name).where('run_args.value', '=', value),
+    );
+  }
+  return q;
+}
+
+/** One row per scalar argument value (one per element of a list), as text, for `arg.name=value` filters. */
+function argIndexRows(args: Record<string, unknown>, num: number): { name: string; value: string; run_num: number }[] {
+  const rows: { name: string; value: string; run_num: number }[] = [];
+  for (const [name, value] of Object.entries(args)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === null || item === undefined || typeof item === 'object' && !(item instanceof Date)) continue;
+      rows.push({ name, value: item instanceof Date ? item.toISOString() : String(item), run_num: num });
+    }
+  }
+  return rows;
+}
+
+function toStoredRun(row: RunRow): StoredRun {
+  const progress: Progress | null =
+    row.progress_total === null ? null : { done: Number(row.progress_done ?? 0), total: Number(row.progress_total), message: row.progress_message ?? '' };
+  return {
+    id: row.id,
+    taskKey: row.task_key,
+    taskTitle: row.task_title,
+    taskVersion: row.task_version,
+    label: row.run_label,
+    args: JSON.parse(row.args_json) as Record<string, unknown>,
+    status: row.status as RunStatus,
+    startedAt: Number(row.started_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    elapsedUs: Number(row.elapsed_us),
+    summary: row.summary,
+    error: row.error,
+    errorStack: row.error_stack,
+    dataJson: row.data_json,
+    metadata: JSON.parse(row.metadata_json) as Record<string, unknown>,
+    tags: JSON.parse(row.tags_json) as string[],
+    logCount: row.log_count,
+    logsDropped: row.logs_dropped,
+    progress,
+    origin: row.origin as RunOrigin,
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * One run while it runs: the Result a task writes to through `ctx.result`, persisted as it goes.
+ * Log lines and progress are batched into the store and handed to subscribers only after their batch
+ * has committed, so anything a client has seen is already in history.
+ */
+import type { Logger } from 'pino';
+import { describeThrown } from '../errors.js';
+import { toPlain } from './to-plain.js';
+import { capLineLength, formatLogParts, splitLogLines } from './log-lines.js';
+import { microsToMillis } from './micros.js';
+import type { LogLine, LogStream, RunCompletion, RunRepository } from './run-repository.js';
+import { taskToJson } from './task.js';
+import type { Progress, ResultHandle, ResultJson, RunStatus, Task, TaskArgs } from './types.js';
+
+export type RunEvent =
+  | { type: 'log'; line: LogLine }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'complete'; result: ResultJson };
+
+export type RunListener = (event: RunEvent) => void;
+
+export interface LogLimits {
+  /** Characters kept of one line; the rest is cut with a marker. */
+  maxLineLength: number;
+  /** Serialised data larger than this ends the run as `error` ("result too large"). */
+  maxDataBytes: number;
+}
+
+export interface LiveRunOptions {
+  id: string;
+  task: Task;
+  label: string;
+  args: TaskArgs;
+  repository: RunRepository;
+  limits: LogLimits;
+  logger: Logger;
+  now: () => number;
+}
+
+type FinalStatus = RunCompletion['status'];
+
+interface Outcome {
+  status: FinalStatus;
+  data: unknown;
+  error: string;
+  errorStack: string;
+}
+
+export class LiveRun implements ResultHandle {
+  readonly id: string;
+  readonly task: Task;
+  readonly label: string;
+  readonly args: TaskArgs;
+  readonly startedAt: number;
+  readonly #startedHr = process.hrtime.bigint();
+  readonly #options: LiveRunOptions;
+  readonly #lines: LogLine[] = [];
+  readonly #tags = new Set<string>();
+  readonly #listeners = new Set<RunListener>();
+  #pendingLines: LogLine[] = [];
+  #pendingProgress: Progress | null = null;
+  #flushScheduled = false;
+  #flushChain: Promise<void> = Promise.resolve();
+  #progress: Progress | null = null;
+  #outcome: Outcome | null = null;
+  #result: ResultJson | null = null;
+  #storageError: unknown = null;
+  readonly #done: Promise<ResultJson>;
+  #resolveDone!: (result: ResultJson) => void;
+
+  constructor(options: LiveRunOptions) {
+    this.#options = options;
+    this.id = options.id;
+    this.task = options.task;
+    this.label = options.label;
+    this.args = options.args;
+    this.startedAt = options.now();
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get completed(): boolean {
+    return this.#outcome !== null;
+  }
+
+  get status(): RunStatus {
+    return this.#result?.status ?? 'running';
+  }
+
+  get progressState(): Progress | null {
+    return this.#progress;
+  }
+
+  /** The last sequence number handed out (lines may still be on their way to the store). */
+  get lastSeq(): number {
+    return this.#lines.length;
+  }
+
+  /** Resolves with the final Result once it is persisted. */
+  get done(): Promise<ResultJson> {
+    return this.#done;
+  }
+
+  log(...parts: unknown[]): void {
+    for (const line of splitLogLines(formatLogParts(parts))) this.appendLine(line, 'log');
+  }
+
+  appendLine(msg: string, stream: LogStream): void {
+    if (this.#outcome) return;
+    const line: LogLine = { seq: this.#lines.length + 1, at: this.#options.now(), stream, msg: capLineLength(msg, this.#options.limits.maxLineLength) };
+    this.#lines.push(line);
+    this.#pendingLines.push(line);
+    this.#scheduleFlush();
+  }
+
+  addTags(...tags: string[]): void {
+    if (this.#outcome) return;
+    for (const tag of tags) if (typeof tag === 'string') this.#tags.add(tag);
+  }
+
+  progress(done: number, total: number, message = ''): void {
+    if (this.#outcome) return;
+    if (!Number.isFinite(done) || !Number.isFinite(total)) return;
+    this.#progress = { done, total, message: String(message) };
+    this.#pendingProgress = this.#progress;
+    this.#scheduleFlush();
+  }
+
+  complete(data?: unknown): void {
+    this.settle({ status: 'ok', data, error: '', errorStack: '' });
+  }
+
+  completeError(error: unknown): void {
+    this.settle({ status: 'error', data: undefined, error: describeThrown(error), errorStack: error instanceof Error ? (error.stack ?? '') : '' });
+  }
+
+  /** Fixes the outcome (the first call wins) and persists it. Later logs and completions are ignored. */
+  settle(outcome: Outcome): void {
+    if (this.#outcome) return;
+    this.#outcome = outcome;
+    void this.#finish(outcome);
+  }
+
+  subscribe(listener: RunListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The Result as it stands: final once completed, a running snapshot before. */
+  snapshot(): ResultJson {
+    return this.#result ?? this.#toJson({ status: 'running', data: undefined, error: '', errorStack: '' }, this.#elapsedUs());
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    this.#flushChain = this.#flushChain.then(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const lines = this.#pendingLines;
+    const progress = this.#pendingProgress;
+    this.#pendingLines = [];
+    this.#pendingProgress = null;
+    const repo = this.#options.repository;
+    try {
+      await Promise.all([repo.appendLogs(this.id, lines), progress ? repo.saveProgress(this.id, progress) : undefined]);
+    } catch (error) {
+      this.#storageError ??= error;
+      this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
+      return;
+    }
+    for (const line of lines) this.#emit({ type: 'log', line });
+    if (progress) this.#emit({ type: 'progress', progress });
+  }
+
+  async #finish(outcome: Outcome): Promise<void> {
+    const elapsedUs = this.#elapsedUs();
+    const { dataJson, data, tooLarge } = this.#serialiseData(outcome.data);
+    const final: Outcome = tooLarge
+      ? { status: 'error', data: undefined, error: `result too large: ${tooLarge} bytes of JSON, the limit is ${this.#options.limits.maxDataBytes}`, errorStack: '' }
+      : { ...outcome, data };
+    // Appended directly: the outcome is already fixed, which closes `appendLine` to the task.
+    const line: LogLine = { seq: this.#lines.length + 1, at: this.#options.now(), stream: 'system', msg: `task [${this.task.title}] completed in [${microsToMillis(elapsedUs)}]` };
+    this.#lines.push(line);
+    this.#pendingLines.push(line);
+    this.#scheduleFlush();
+    await this.#flushChain;
+    if (this.#storageError && final.status === 'ok') {
+      final.status = 'error';
+      final.error = `storage: ${describeThrown(this.#storageError)}`;
+    }
+    const result = this.#toJson(final, elapsedUs);
+    const completion: RunCompletion = {
+      id: this.id,
+      status: final.status,
+      finishedAt: this.#options.now(),
+      elapsedUs,
+      summary: result.summary,
+      error: final.error,
+      errorStack: final.errorStack,
+      dataJson: tooLarge ? null : dataJson,
+      metadata: result.metadata,
+      tags: result.tags,
+      logCount: this.#lines.length,
+      logsDropped: 0,
+      progress: this.#progress,
+    };
+    try {
+      await this.#options.repository.completeRun(completion);
+    } catch (error) {
+      this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run');
+    }
+    this.#result = result;
+    this.#emit({ type: 'complete', result });
+    this.#listeners.clear();
+    this.#resolveDone(result);
+  }
+
+  #serialiseData(raw: unknown): { dataJson: string | null; data: unknown; tooLarge: number | null } {
+    if (raw === undefined) return { dataJson: null, data: undefined, tooLarge: null };
+    const data = toPlain(raw);
+    const dataJson = JSON.stringify(data) ?? null;
+    const bytes = dataJson === null ? 0 : Buffer.byteLength(dataJson);
+    return bytes > this.#options.limits.maxDataBytes ? { dataJson: null, data: undefined, tooLarge: bytes } : { dataJson, data, tooLarge: null };
+  }
+
+  #toJson(outcome: Omit<Outcome, 'status'> & { status: RunStatus }, elapsedUs: number): ResultJson {
+    const status = outcome.status;
+    return {
+      id: this.id,
+      task: taskToJson(this.task),
+      run: this.label,
+      args: this.args,
+      started: new Date(this.startedAt).toISOString(),
+      elapsed: elapsedUs,
+      status,
+      summary: status,
+      logs: this.#lines.map((l) => l.msg),
+      data: outcome.data,
+      tags: [...this.#tags].sort(),
+      metadata: { taskVersion: this.task.version },
+      success: status === 'ok',
+      error: outcome.error,
+    };
+  }
+
+  #elapsedUs(): number {
+    return Number((process.hrtime.bigint() - this.#startedHr) / 1000n);
+  }
+
+  #emit(event: RunEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#options.logger.error({ err: error, run: this.id }, 'a run listener threw');
+      }
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The contract between the task layer and whatever keeps history. `tasks/` reaches the database only
+ * through this interface, so a PostgreSQL store can replace SQLite without touching the kernel.
+ * Every write resolves once it is durable (committed).
+ */
+import type { Progress, RunStatus, TaskArgs } from './types.js';
+
+export type LogStream = 'log' | 'stderr' | 'system';
+
+export interface LogLine {
+  seq: number;
+  /** Epoch milliseconds. */
+  at: number;
+  stream: LogStream;
+  msg: string;
+}
+
+export type RunOrigin = 'code' | 'http' | 'ws' | 'cli' | 'batch';
+
+export interface RunStart {
+  id: string;
+  taskKey: string;
+  taskTitle: string;
+  taskVersion: string;
+  label: string;
+  args: TaskArgs;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  origin: RunOrigin;
+}
+
+export interface RunCompletion {
+  id: string;
+  status: Exclude<RunStatus, 'running' | 'interrupted'>;
+  finishedAt: number;
+  elapsedUs: number;
+  summary: string;
+  error: string;
+  errorStack: string;
+  /** The data, already serialised to JSON; null when the run produced none. */
+  dataJson: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  logCount: number;
+  logsDropped: number;
+  progress: Progress | null;
+}
+
+/** A run as history holds it. */
+export interface StoredRun {
+  id: string;
+  taskKey: string;
+  taskTitle: string;
+  taskVersion: string;
+  label: string;
+  args: TaskArgs;
+  status: RunStatus;
+  startedAt: number;
+  finishedAt: number | null;
+  elapsedUs: number;
+  summary: string;
+  error: string;
+  errorStack: string;
+  dataJson: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  logCount: number;
+  logsDropped: number;
+  progress: Progress | null;
+  origin: RunOrigin;
+}
+
+export interface RunFilter {
+  task?: string[];
+  status?: RunStatus[];
+  label?: string[];
+  tag?: string[];
+  /** Epoch milliseconds, inclusive. */
+  since?: number;
+  /** Epoch milliseconds, exclusive. */
+  until?: number;
+  /** Argument name -> value; every pair must match. */
+  args?: Record<string, string>;
+}
+
+export interface RunPage {
+  runs: StoredRun[];
+  /** Opaque cursor of the next (older) page, or null at the end. */
+  next: string | null;
+}
+
+export interface TaskRunSummary {
+  taskKey: string;
+  status: RunStatus;
+  startedAt: number;
+  id: string;
+}
+
+export interface RunRepository {
+  insertRun(run: RunStart): Promise<void>;
+  appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
+  saveProgress(runId: string, progress: Progress): Promise<void>;
+  completeRun(completion: RunCompletion): Promise<void>;
+  /** Marks rows still `running` (left by a process that died) as `interrupted`; returns how many. */
+  markInterrupted(now: number): Promise<number>;
+  getRun(id: string): Promise<StoredRun | undefined>;
+  /** Log lines with `seq > afterSeq`, in order, at most `limit`. */
+  getLogs(id: string, options?: { afterSeq?: number; limit?: number }): Promise<LogLine[]>;
+  listRuns(filter: RunFilter, options?: { limit?: number; cursor?: string | null }): Promise<RunPage>;
+  /** Every matching run, newest first, read page by page so memory stays flat. */
+  streamRuns(filter: RunFilter, pageSize?: number): AsyncIterable<StoredRun>;
+  /** The latest run of each task. */
+  latestRunPerTask(): Promise<Map<string, TaskRunSummary>>;
+  /** Waits for every queued write to commit. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,198 @@
+/**
+ * Runs tasks: coerces arguments, records each run from its first moment, enforces cancellation and
+ * time limits, and turns every way a task can fail into a completed Result. The HTTP and WebSocket
+ * layers talk to this service, never to the store.
+ */
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import { TaskdeckError, runNotFound } from '../errors.js';
+import { concurrencyLimit } from './concurrency.js';
+import { coerceArgs, coerceCodeArgs, type RawArgs } from './fields.js';
+import { LiveRun, type LogLimits } from './live-run.js';
+import type { TaskRegistry } from './registry.js';
+import type { LogLine, RunFilter, RunOrigin, RunPage, RunRepository, StoredRun, TaskRunSummary } from './run-repository.js';
+import type { ResultJson, Task, TaskArgs, TaskContext } from './types.js';
+
+export const DEFAULT_LABEL = 'ad-hoc';
+
+export interface TaskServiceOptions {
+  registry: TaskRegistry;
+  repository: RunRepository;
+  logger: Logger;
+  limits: LogLimits;
+  now?: () => number;
+}
+
+export interface RunOptions {
+  label?: string;
+  origin?: RunOrigin;
+  /** Aborts the run like a cancel (for a caller with its own deadline). */
+  signal?: AbortSignal;
+}
+
+/** Arguments as they arrive: raw query values (coerced like a form) or typed values from code. */
+export type ArgsInput =
+  /** `fromForm`: submitted by our HTML form, where an unchecked checkbox is absent and an empty input means "not given". */
+  | { raw: RawArgs; fromForm?: boolean }
+  | { typed: Record<string, unknown> };
+
+export class TaskService {
+  readonly #registry: TaskRegistry;
+  readonly #repository: RunRepository;
+  readonly #logger: Logger;
+  readonly #limits: LogLimits;
+  readonly #now: () => number;
+  readonly #active = new Map<string, { run: LiveRun; abort: AbortController }>();
+  #stopping = false;
+
+  constructor(options: TaskServiceOptions) {
+    this.#registry = options.registry;
+    this.#repository = options.repository;
+    this.#logger = options.logger;
+    this.#limits = options.limits;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get registry(): TaskRegistry {
+    return this.#registry;
+  }
+
+  /** Validates and coerces arguments for a task; throws a 400 error naming every bad field. */
+  prepareArgs(task: Task, input: ArgsInput): TaskArgs {
+    if ('typed' in input) return coerceCodeArgs(task, input.typed);
+    const fromForm = input.fromForm ?? false;
+    return coerceArgs(task, input.raw, { checkboxes: fromForm, blankAsMissing: fromForm });
+  }
+
+  /** Runs a task to completion and returns its Result. Bad arguments throw; a failing task does not. */
+  async run(key: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<ResultJson> {
+    const task = this.#registry.require(key);
+    const live = await this.start(task, this.prepareArgs(task, { typed: args }), options);
+    return live.done;
+  }
+
+  /**
+   * Starts a run with already-prepared arguments and returns as soon as its row is written.
+   * The run goes on in the background; `live.done` resolves with the final Result.
+   */
+  async start(task: Task, args: TaskArgs, options: RunOptions = {}): Promise<LiveRun> {
+    if (this.#stopping) throw new TaskdeckError('ERR_STORE', 'taskdeck is shutting down: no new runs', { status: 503 });
+    const id = randomUUID();
+    const logger = this.#logger.child({ task: task.key, run: id });
+    const live = new LiveRun({ id, task, label: options.label || DEFAULT_LABEL, args, repository: this.#repository, limits: this.#limits, logger, now: this.#now });
+    await this.#repository.insertRun({
+      id,
+      taskKey: task.key,
+      taskTitle: task.title,
+      taskVersion: task.version,
+      label: live.label,
+      args,
+      startedAt: live.startedAt,
+      origin: options.origin ?? 'code',
+    });
+    const abort = new AbortController();
+    this.#active.set(id, { run: live, abort });
+    void live.done.then(() => this.#active.delete(id));
+    this.#execute(task, live, abort, logger, options.signal);
+    return live;
+  }
+
+  /** Runs one task once per argument set, at most `maxConcurrent` at a time; results in input order. */
+  async runAll(key: string, argSets: readonly Record<string, unknown>[], options: RunOptions = {}): Promise<ResultJson[]> {
+    const task = this.#registry.require(key);
+    const prepared = argSets.map((args) => this.prepareArgs(task, { typed: args }));
+    const limit = pLimit(concurrencyLimit(task.maxConcurrent));
+    return Promise.all(prepared.map((args) => limit(async () => (await this.start(task, args, { origin: 'batch', ...options })).done)));
+  }
+
+  /** Cancels a running run; its Result ends `cancelled`. Unknown: 404; already finished: 409. */
+  async cancel(id: string): Promise<ResultJson> {
+    const entry = this.#active.get(id);
+    if (!entry) {
+      await this.getStoredRun(id);
+      throw this.#notRunning(id);
+    }
+    entry.abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'cancelled'));
+    return entry.run.done;
+  }
+
+  activeRun(id: string): LiveRun | undefined {
+    return this.#active.get(id)?.run;
+  }
+
+  activeRuns(): LiveRun[] {
+    return [...this.#active.values()].map((e) => e.run);
+  }
+
+  async getStoredRun(id: string): Promise<StoredRun> {
+    const run = await this.#repository.getRun(id);
+    if (!run) throw runNotFound(id);
+    return run;
+  }
+
+  getLogs(id: string, options?: { afterSeq?: number; limit?: number }): Promise<LogLine[]> {
+    return this.#repository.getLogs(id, options);
+  }
+
+  listRuns(filter: RunFilter, options?: { limit?: number; cursor?: string | null }): Promise<RunPage> {
+    return this.#repository.listRuns(filter, options);
+  }
+
+  streamRuns(filter: RunFilter): AsyncIterable<StoredRun> {
+    return this.#repository.streamRuns(filter);
+  }
+
+  latestRunPerTask(): Promise<Map<string, TaskRunSummary>> {
+    return this.#repository.latestRunPerTask();
+  }
+
+  /** Refuses new runs, cancels the ones in flight and waits (up to `graceMs`) for them to be recorded. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.#stopping = true;
+    const pending = [...this.#active.values()];
+    for (const { abort } of pending) abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'taskdeck is shutting down'));
+    await Promise.race([Promise.all(pending.map((e) => e.run.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await this.#repository.flush();
+  }
+
+  #execute(task: Task, live: LiveRun, abort: AbortController, logger: Logger, external?: AbortSignal): void {
+    const timer = task.timeout > 0 ? setTimeout(() => abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'timeout')), task.timeout) : null;
+    const onExternalAbort = () => abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'cancelled'));
+    external?.addEventListener('abort', onExternalAbort, { once: true });
+    const onAbort = () => {
+      const reason = (abort.signal.reason as { message?: string } | undefined)?.message;
+      const timedOut = reason === 'timeout';
+      const text = timedOut ? `timed out after ${task.timeout}ms` : reason === 'cancelled' ? 'cancelled' : (reason ?? 'cancelled');
+      live.appendLine(`run ${text}`, 'system');
+      live.settle({ status: timedOut ? 'timeout' : 'cancelled', data: undefined, error: text, errorStack: '' });
+    };
+    abort.signal.addEventListener('abort', onAbort, { once: true });
+    const ctx: TaskContext = {
+      args: live.args,
+      label: live.label,
+      runId: live.id,
+      log: (...parts) => live.log(...parts),
+      result: live,
+      signal: abort.signal,
+      logger,
+    };
+    const cleanUp = () => {
+      if (timer) clearTimeout(timer);
+      abort.signal.removeEventListener('abort', onAbort);
+      external?.removeEventListener('abort', onExternalAbort);
+    };
+    void live.done.then(cleanUp);
+    // Deferred so that a task throwing synchronously is caught like a rejection.
+    Promise.resolve()
+      .then(() => task.run(ctx))
+      .then(
+        (data) => live.complete(data),
+        (error: unknown) => live.completeError(error),
+      );
+  }
+
+  #notRunning(id: string): TaskdeckError {
+    return new TaskdeckError('ERR_RUN_NOT_RUNNING', `run "${id.slice(0, 200)}" is not running`, { status: 409, details: { run: id.slice(0, 200) } });
+  }
+}
