@@ -60,6 +60,9 @@ export class LiveHub {
 
   async stop(): Promise<void> {
     clearInterval(this.#heartbeat);
+    // 1001 "going away": the page re-attaches when the server is back, instead of giving up.
+    for (const ws of this.#wss.clients) ws.close(1001, 'server stopping');
+    await new Promise((resolve) => setTimeout(resolve, 50).unref());
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
@@ -79,7 +82,7 @@ export class LiveHub {
       const ws = await this.#accept(req, socket, head);
       const live = await service.start(task, args, { label: split.label, origin: 'ws' });
       const runPath = `${this.#o.base}/admin/run/${live.id}`;
-      ws.send(JSON.stringify(msg.started(live.id, { id: live.id, href: runPath, watchPath: `${runPath}/watch`, task: task.key })));
+      ws.send(JSON.stringify(msg.started(live.id, { id: live.id, href: runPath, watchPath: `${runPath}/watch`, cancelHref: `${runPath}/cancel`, task: task.key })));
       this.#serve(ws, live.id, 0, live);
       return;
     }

@@ -7,7 +7,7 @@ export interface Envelope {
   param: unknown;
 }
 
-export const started = (channel: string, param: { id: string; href: string; watchPath: string; task: string }): Envelope => ({ channel, cmd: 'started', param });
+export const started = (channel: string, param: { id: string; href: string; watchPath: string; cancelHref: string; task: string }): Envelope => ({ channel, cmd: 'started', param });
 export const output = (channel: string, param: { seq: number; msg: string; html: string; stream: string }): Envelope => ({ channel, cmd: 'output', param });
 export const progress = (channel: string, param: Progress): Envelope => ({ channel, cmd: 'progress', param });
 export const complete = (channel: string, param: { result: ResultJson; html: string }): Envelope => ({ channel, cmd: 'complete', param });

@@ -56,7 +56,7 @@ describe('live runs over WebSocket', () => {
     await s.closed;
     const line = s.messages.find((m) => m.cmd === 'output')!;
     expect(line.param.msg).to.equal('\u001b[31mred <b>\u001b[0m plain');
-    expect(line.param.html).to.contain('&lt;b&gt;').and.to.match(/<span style="color:#[0-9A-F]{3,6}">red/i);
+    expect(line.param.html).to.contain("&lt;b&gt;").and.to.contain('<span class="ansi-red-fg">red');
     expect(line.param.html).not.to.contain('<b>');
   });
 
