@@ -17,7 +17,7 @@ export interface Config {
   /** When set, every /admin route needs it; required to listen on a non-loopback address. */
   token: string;
   logLevel: string;
-  limits: { maxLineLength: number; maxDataBytes: number };
+  limits: { maxLineLength: number; maxDataBytes: number; maxLogLines: number };
 }
 
 export const CONFIG_FOLDER = path.resolve(import.meta.dirname, '../config');
@@ -53,7 +53,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 }
 
 /** Config for tests and library use: the defaults with overrides, no files or environment. */
-export function configWith(overrides: Partial<Config> = {}): Config {
+export type ConfigOverrides = Omit<Partial<Config>, 'limits'> & { limits?: Partial<Config['limits']> };
+
+export function configWith(overrides: ConfigOverrides = {}): Config {
   const defaults = readJson(path.join(CONFIG_FOLDER, 'default.json'), true);
   return validate({ ...defaults, ...overrides, limits: { ...(defaults.limits as object), ...overrides.limits } });
 }
@@ -128,6 +130,7 @@ function validate(raw: Record<string, unknown>): Config {
     limits: {
       maxLineLength: int(limits.maxLineLength, 'limits.maxLineLength', 80, 10_000_000),
       maxDataBytes: int(limits.maxDataBytes, 'limits.maxDataBytes', 1024, 1_073_741_824),
+      maxLogLines: int(limits.maxLogLines, 'limits.maxLogLines', 2, 100_000_000),
     },
   };
   if (!isLoopback(config.host) && !config.token) {

@@ -81,6 +81,13 @@ export class SqliteRunRepository implements RunRepository {
     });
   }
 
+  dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void> {
+    return this.#queue.enqueue(async (trx) => {
+      const num = await this.#numOf(trx, runId);
+      await trx.deleteFrom('run_logs').where('run_num', '=', num).where('seq', '>=', fromSeq).where('seq', '<=', toSeq).execute();
+    });
+  }
+
   completeRun(c: RunCompletion): Promise<void> {
     return this.#queue.enqueue(async (trx) => {
       const num = await this.#numOf(trx, c.id);

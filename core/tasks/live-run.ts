@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { describeThrown } from '../errors.js';
 import { toPlain } from './to-plain.js';
+import { LogBuffer, linesWithMarkers } from './log-buffer.js';
 import { capLineLength, formatLogParts, splitLogLines } from './log-lines.js';
 import { microsToMillis } from './micros.js';
 import type { LogLine, LogStream, RunCompletion, RunRepository } from './run-repository.js';
@@ -24,7 +25,12 @@ export interface LogLimits {
   maxLineLength: number;
   /** Serialised data larger than this ends the run as `error` ("result too large"). */
   maxDataBytes: number;
+  /** Lines kept of one run: the first half and the last half; the middle is dropped (also from the store). */
+  maxLogLines: number;
 }
+
+/** Dropped lines are deleted from the store in steps of at least this many, not line by line. */
+const DROP_STEP = 1000;
 
 export interface LiveRunOptions {
   id: string;
@@ -54,7 +60,9 @@ export class LiveRun implements ResultHandle {
   readonly startedAt: number;
   readonly #startedHr = process.hrtime.bigint();
   readonly #options: LiveRunOptions;
-  readonly #lines: LogLine[] = [];
+  readonly #lines: LogBuffer;
+  /** Lines up to this sequence number (past the head) have been deleted from the store. */
+  #droppedThrough = 0;
   readonly #tags = new Set<string>();
   readonly #listeners = new Set<RunListener>();
   #pendingLines: LogLine[] = [];
@@ -75,6 +83,8 @@ export class LiveRun implements ResultHandle {
     this.label = options.label;
     this.args = options.args;
     this.startedAt = options.now();
+    this.#lines = new LogBuffer(options.limits.maxLogLines);
+    this.#droppedThrough = this.#lines.headSize;
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -92,7 +102,7 @@ export class LiveRun implements ResultHandle {
 
   /** The last sequence number handed out (lines may still be on their way to the store). */
   get lastSeq(): number {
-    return this.#lines.length;
+    return this.#lines.count;
   }
 
   /** Resolves with the final Result once it is persisted. */
@@ -106,7 +116,7 @@ export class LiveRun implements ResultHandle {
 
   appendLine(msg: string, stream: LogStream): void {
     if (this.#outcome) return;
-    const line: LogLine = { seq: this.#lines.length + 1, at: this.#options.now(), stream, msg: capLineLength(msg, this.#options.limits.maxLineLength) };
+    const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream, msg: capLineLength(msg, this.#options.limits.maxLineLength) };
     this.#lines.push(line);
     this.#pendingLines.push(line);
     this.#scheduleFlush();
@@ -163,8 +173,16 @@ export class LiveRun implements ResultHandle {
     this.#pendingLines = [];
     this.#pendingProgress = null;
     const repo = this.#options.repository;
+    // Past the head, keep only the tail in the store too (deleted in steps, not line by line).
+    const dropThrough = this.#lines.count - this.#lines.tailSize;
+    const drop = dropThrough - this.#droppedThrough >= DROP_STEP ? { from: this.#droppedThrough + 1, to: dropThrough } : null;
+    if (drop) this.#droppedThrough = dropThrough;
     try {
-      await Promise.all([repo.appendLogs(this.id, lines), progress ? repo.saveProgress(this.id, progress) : undefined]);
+      await Promise.all([
+        repo.appendLogs(this.id, lines),
+        progress ? repo.saveProgress(this.id, progress) : undefined,
+        drop ? repo.dropLogs(this.id, drop.from, drop.to) : undefined,
+      ]);
     } catch (error) {
       this.#storageError ??= error;
       this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
@@ -181,11 +199,16 @@ export class LiveRun implements ResultHandle {
       ? { status: 'error', data: undefined, error: `result too large: ${tooLarge} bytes of JSON, the limit is ${this.#options.limits.maxDataBytes}`, errorStack: '' }
       : { ...outcome, data };
     // Appended directly: the outcome is already fixed, which closes `appendLine` to the task.
-    const line: LogLine = { seq: this.#lines.length + 1, at: this.#options.now(), stream: 'system', msg: `task [${this.task.title}] completed in [${microsToMillis(elapsedUs)}]` };
+    const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream: 'system', msg: `task [${this.task.title}] completed in [${microsToMillis(elapsedUs)}]` };
     this.#lines.push(line);
     this.#pendingLines.push(line);
     this.#scheduleFlush();
     await this.#flushChain;
+    const lastDrop = this.#lines.count - this.#lines.tailSize;
+    if (lastDrop > this.#droppedThrough) {
+      await this.#options.repository.dropLogs(this.id, this.#droppedThrough + 1, lastDrop).catch((error: unknown) => (this.#storageError ??= error));
+      this.#droppedThrough = lastDrop;
+    }
     if (this.#storageError && final.status === 'ok') {
       final.status = 'error';
       final.error = `storage: ${describeThrown(this.#storageError)}`;
@@ -202,8 +225,8 @@ export class LiveRun implements ResultHandle {
       dataJson: tooLarge ? null : dataJson,
       metadata: result.metadata,
       tags: result.tags,
-      logCount: this.#lines.length,
-      logsDropped: 0,
+      logCount: this.#lines.count,
+      logsDropped: this.#lines.dropped,
       progress: this.#progress,
     };
     try {
@@ -236,7 +259,7 @@ export class LiveRun implements ResultHandle {
       elapsed: elapsedUs,
       status,
       summary: status,
-      logs: this.#lines.map((l) => l.msg),
+      logs: linesWithMarkers(this.#lines.lines()),
       data: outcome.data,
       tags: [...this.#tags].sort(),
       metadata: { taskVersion: this.task.version },

@@ -100,6 +100,8 @@ export interface RunRepository {
   insertRun(run: RunStart): Promise<void>;
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
   saveProgress(runId: string, progress: Progress): Promise<void>;
+  /** Deletes the log lines `fromSeq..toSeq` (inclusive) of a run: the middle of a log over its cap. */
+  dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void>;
   completeRun(completion: RunCompletion): Promise<void>;
   /** Marks rows still `running` (left by a process that died) as `interrupted`; returns how many. */
   markInterrupted(now: number): Promise<number>;

@@ -1,4 +1,5 @@
 /** Rebuilds the Result of a past run from what history holds. */
+import { linesWithMarkers } from './log-buffer.js';
 import type { LogLine, StoredRun } from './run-repository.js';
 import { taskToJson } from './task.js';
 import type { ResultJson, Task } from './types.js';
@@ -14,7 +15,7 @@ export function storedToResult(run: StoredRun, logs: readonly LogLine[], task: T
     elapsed: run.elapsedUs,
     status: run.status,
     summary: run.summary || run.status,
-    logs: logs.map((l) => l.msg),
+    logs: linesWithMarkers(logs),
     data: run.dataJson === null ? undefined : (JSON.parse(run.dataJson) as unknown),
     tags: run.tags,
     metadata: { ...run.metadata, taskVersion: run.taskVersion },

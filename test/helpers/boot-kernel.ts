@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { configWith, type Config } from '../../core/config.js';
+import { configWith, type ConfigOverrides } from '../../core/config.js';
 import { Kernel, type KernelOptions } from '../../core/kernel.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 
@@ -17,7 +17,7 @@ export interface TestKernel {
 }
 
 export interface BootOptions extends KernelOptions {
-  config?: Partial<Config>;
+  config?: ConfigOverrides;
   /** Plugin files to write before start: name -> source. */
   plugins?: Record<string, string>;
   /** Reuse a folder (to restart a kernel on the same database). */

@@ -179,7 +179,7 @@ describe('TaskService: running tasks', () => {
   });
 
   it('ends a run whose data is larger than the limit as an error, not a crash', async () => {
-    const small = await bootKernel({ config: { limits: { maxLineLength: 16384, maxDataBytes: 2048 } } });
+    const small = await bootKernel({ config: { limits: { maxDataBytes: 2048 } } });
     try {
       small.kernel.registerTask({ key: 'huge', run: () => 'x'.repeat(10_000) });
       const result = await small.kernel.service.run('huge');
@@ -195,6 +195,29 @@ describe('TaskService: running tasks', () => {
     const result = await t.kernel.service.run('long-line');
     expect(result.logs[0]).to.have.length.below(16_500);
     expect(result.logs[0]).to.match(/\[3616 characters truncated\]$/);
+  });
+
+  it('keeps the first and last lines of a run over the line cap, in memory and in the store, with a marker', async function () {
+    this.timeout(20_000);
+    const capped = await bootKernel({ config: { limits: { maxLogLines: 1000 } } });
+    try {
+      capped.kernel.registerTask({ key: 'chatty', run: ({ log }) => { for (let i = 1; i <= 5000; i++) log(`line ${i}`); } });
+      const result = await capped.kernel.service.run('chatty');
+      // 5000 lines and the completion line: 500 first, a marker, 500 last.
+      expect(result.logs).to.have.length(1001);
+      expect(result.logs[499]).to.equal('line 500');
+      expect(result.logs[500]).to.equal('… 4001 lines dropped (the log keeps its first and last lines) …');
+      expect(result.logs[501]).to.equal('line 4502');
+      expect(result.logs.at(-1)).to.match(/^task \[Chatty\] completed/);
+      const stored = await capped.kernel.service.getLogs(result.id);
+      expect(stored).to.have.length(1000);
+      expect(stored[499]!.seq).to.equal(500);
+      expect(stored[500]!.seq).to.equal(4502);
+      const run = await capped.kernel.service.getStoredRun(result.id);
+      expect(run).to.include({ logCount: 5001, logsDropped: 4001 });
+    } finally {
+      await capped.cleanup();
+    }
   });
 });
 
