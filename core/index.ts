@@ -10,8 +10,7 @@
  *   run: ({ args, log }) => { log(`hello ${args.name}`); return { greeted: args.name }; },
  * });
  */
-import type { TaskArgs, TaskDefinition } from './tasks/types.js';
-
+export { defineTask, type ArgsOf, type FieldValue } from './tasks/define-task.js';
 export { definePlugin, type PluginDefinition, type PluginHost } from './plugins/plugin-shape.js';
 export type {
   Field,
@@ -29,8 +28,3 @@ export type {
 } from './tasks/types.js';
 export { Kernel, type KernelOptions } from './kernel.js';
 export { loadConfig, configWith, type Config } from './config.js';
-
-/** Types a task definition; it returns its argument unchanged. */
-export function defineTask<Args extends TaskArgs = TaskArgs>(definition: TaskDefinition<Args>): TaskDefinition<Args> {
-  return definition;
-}
