@@ -18,6 +18,8 @@ export interface Config {
   token: string;
   logLevel: string;
   limits: { maxLineLength: number; maxDataBytes: number; maxLogLines: number };
+  /** History retention; `intervalMinutes: 0` turns the periodic prune off (`taskdeck prune` still works). */
+  retention: { maxAgeDays: number; keepPerTask: number; maxBytes: number; intervalMinutes: number };
 }
 
 export const CONFIG_FOLDER = path.resolve(import.meta.dirname, '../config');
@@ -48,16 +50,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ['command line', fromFlags(options.argv ?? [])],
   ];
   let merged: Record<string, unknown> = {};
-  for (const [, layer] of layers) merged = { ...merged, ...layer, limits: { ...(merged.limits as object), ...(layer.limits as object) } };
+  for (const [, layer] of layers) {
+    merged = { ...merged, ...layer, limits: { ...(merged.limits as object), ...(layer.limits as object) }, retention: { ...(merged.retention as object), ...(layer.retention as object) } };
+  }
   return validate(merged);
 }
 
 /** Config for tests and library use: the defaults with overrides, no files or environment. */
-export type ConfigOverrides = Omit<Partial<Config>, 'limits'> & { limits?: Partial<Config['limits']> };
+export type ConfigOverrides = Omit<Partial<Config>, 'limits' | 'retention'> & { limits?: Partial<Config['limits']>; retention?: Partial<Config['retention']> };
 
 export function configWith(overrides: ConfigOverrides = {}): Config {
   const defaults = readJson(path.join(CONFIG_FOLDER, 'default.json'), true);
-  return validate({ ...defaults, ...overrides, limits: { ...(defaults.limits as object), ...overrides.limits } });
+  return validate({ ...defaults, ...overrides, limits: { ...(defaults.limits as object), ...overrides.limits }, retention: { ...(defaults.retention as object), ...overrides.retention } });
 }
 
 export function isLoopback(host: string): boolean {
@@ -119,6 +123,7 @@ function fromText(key: keyof Config, text: string, source: string): unknown {
 
 function validate(raw: Record<string, unknown>): Config {
   const limits = (raw.limits ?? {}) as Record<string, unknown>;
+  const retention = (raw.retention ?? {}) as Record<string, unknown>;
   const config: Config = {
     host: str(raw, 'host'),
     port: int(raw.port, 'port', 0, 65535),
@@ -131,6 +136,12 @@ function validate(raw: Record<string, unknown>): Config {
       maxLineLength: int(limits.maxLineLength, 'limits.maxLineLength', 80, 10_000_000),
       maxDataBytes: int(limits.maxDataBytes, 'limits.maxDataBytes', 1024, 1_073_741_824),
       maxLogLines: int(limits.maxLogLines, 'limits.maxLogLines', 2, 100_000_000),
+    },
+    retention: {
+      maxAgeDays: int(retention.maxAgeDays, 'retention.maxAgeDays', 0, 100_000),
+      keepPerTask: int(retention.keepPerTask, 'retention.keepPerTask', 0, 100_000_000),
+      maxBytes: int(retention.maxBytes, 'retention.maxBytes', 0, Number.MAX_SAFE_INTEGER),
+      intervalMinutes: int(retention.intervalMinutes, 'retention.intervalMinutes', 0, 100_000),
     },
   };
   if (!isLoopback(config.host) && !config.token) {

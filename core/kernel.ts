@@ -14,6 +14,7 @@ import { openDatabase, type OpenedDatabase } from './store/open-database.js';
 import { SqliteRunRepository } from './store/sqlite-run-repository.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { normalizeTask } from './tasks/task.js';
+import { Retention } from './tasks/retention.js';
 import { TaskService } from './tasks/task-service.js';
 import type { Task, TaskDefinition } from './tasks/types.js';
 import { HttpServer } from './http/http-server.js';
@@ -22,6 +23,12 @@ export interface KernelOptions {
   logger?: Logger;
   /** Start the HTTP server (default true). */
   listen?: boolean;
+  /**
+   * `server` (default) owns the database: it marks runs left `running` by a dead process as
+   * `interrupted`. A `client` (the CLI's `run`) shares the database with a server that may be running,
+   * so it leaves other runs alone, does not watch the plugins folder and does not listen.
+   */
+  role?: 'server' | 'client';
   now?: () => number;
 }
 
@@ -33,6 +40,7 @@ export class Kernel {
   #db: OpenedDatabase | null = null;
   #service: TaskService | null = null;
   #plugins: PluginLoader | null = null;
+  #retention: Retention | null = null;
   #http: HttpServer | null = null;
   #stops: (() => Promise<void>)[] = [];
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -51,6 +59,11 @@ export class Kernel {
   get plugins(): PluginLoader {
     if (!this.#plugins) throw new TypeError('the kernel is not started: call kernel.start() first');
     return this.#plugins;
+  }
+
+  get retention(): Retention {
+    if (!this.#retention) throw new TypeError('the kernel is not started: call kernel.start() first');
+    return this.#retention;
   }
 
   /** The address the HTTP server listens on (after start). */
@@ -109,12 +122,17 @@ export class Kernel {
     await migrateToLatest(db.writer);
     const repository = new SqliteRunRepository(db);
     this.#stops.push(() => repository.close());
-    const interrupted = await repository.markInterrupted((this.#options.now ?? Date.now)());
+    const server = this.#options.role !== 'client';
+    const interrupted = server ? await repository.markInterrupted((this.#options.now ?? Date.now)()) : 0;
     if (interrupted > 0) logger.warn({ interrupted }, `marked ${interrupted} run(s) left running by a previous process as interrupted`);
 
     const service = new TaskService({ registry: this.registry, repository, logger, limits: config.limits, now: this.#options.now });
     this.#service = service;
     this.#stops.push(() => service.stop());
+
+    const retention = new Retention({ repository, policy: config.retention, logger, now: this.#options.now });
+    this.#retention = retention;
+    if (server && config.retention.intervalMinutes > 0) this.#stops.push(schedulePrune(retention, config.retention.intervalMinutes * 60_000, logger));
 
     const plugins = new PluginLoader({
       folder: path.resolve(config.plugins),
@@ -125,9 +143,9 @@ export class Kernel {
     this.#plugins = plugins;
     this.#stops.push(() => plugins.stop());
     await plugins.loadAll();
-    if (config.watchPlugins) await plugins.watch();
+    if (server && config.watchPlugins) await plugins.watch();
 
-    if (this.#options.listen !== false) {
+    if (server && this.#options.listen !== false) {
       const http = new HttpServer({ kernel: this });
       this.#http = http;
       this.#stops.push(() => http.stop());
@@ -135,4 +153,24 @@ export class Kernel {
       logger.info({ url: `${this.url}/admin/task`, db: db.file, cpus: os.availableParallelism() }, `taskdeck is serving ${this.url}/admin/task`);
     }
   }
+}
+
+/** Prunes a minute after start-up, then every interval; one prune at a time. Returns the stop. */
+function schedulePrune(retention: Retention, intervalMs: number, logger: Logger): () => Promise<void> {
+  let running: Promise<unknown> | null = null;
+  const tick = () => {
+    running ??= retention
+      .prune()
+      .catch((error: unknown) => logger.error({ err: error }, 'retention failed'))
+      .finally(() => (running = null));
+  };
+  const first = setTimeout(tick, Math.min(60_000, intervalMs));
+  const every = setInterval(tick, intervalMs);
+  first.unref();
+  every.unref();
+  return async () => {
+    clearTimeout(first);
+    clearInterval(every);
+    await running;
+  };
 }

@@ -13,6 +13,8 @@ export interface OpenedDatabase {
   readonly file: string;
   readonly writer: Kysely<Schema>;
   readonly reader: Kysely<Schema>;
+  /** Bytes in pages that hold data (free pages excluded): what a size budget is measured against. */
+  usedBytes(): number;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,10 @@ export async function openDatabase(file: string): Promise<OpenedDatabase> {
     file: resolved,
     writer,
     reader,
+    usedBytes() {
+      const pages = Number(writeHandle.pragma('page_count', { simple: true })) - Number(writeHandle.pragma('freelist_count', { simple: true }));
+      return pages * Number(writeHandle.pragma('page_size', { simple: true }));
+    },
     async close() {
       if (closed) return;
       closed = true;

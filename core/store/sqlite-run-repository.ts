@@ -2,6 +2,8 @@
 import type { Selectable, SelectQueryBuilder, Transaction } from 'kysely';
 import type {
   LogLine,
+  PruneCandidate,
+  PruneQuery,
   RunCompletion,
   RunFilter,
   RunOrigin,
@@ -179,6 +181,42 @@ export class SqliteRunRepository implements RunRepository {
       .where('num', 'in', (sub) => sub.selectFrom('runs').select((eb) => eb.fn.max('num').as('num')).groupBy('task_key'))
       .execute();
     return new Map(rows.map((r) => [r.task_key, { taskKey: r.task_key, status: r.status as RunStatus, startedAt: Number(r.started_at), id: r.id }]));
+  }
+
+  async findPrunable(query: PruneQuery): Promise<PruneCandidate[]> {
+    const ranked = this.#db.reader
+      .selectFrom('runs')
+      .select((eb) => ['num', 'id', 'task_key', 'started_at', 'status', eb.fn.agg<number>('row_number', []).over((ob) => ob.partitionBy('task_key').orderBy('num', 'desc')).as('rank')])
+      .as('ranked');
+    let q = this.#db.reader
+      .selectFrom(ranked)
+      .select(['ranked.id', 'ranked.task_key', 'ranked.started_at', 'ranked.status'])
+      .where('ranked.rank', '>', query.keepPerTask)
+      .where('ranked.status', '!=', 'running');
+    if (query.startedBefore !== undefined) q = q.where('ranked.started_at', '<', query.startedBefore);
+    const rows = await q.orderBy('ranked.num', 'asc').limit(query.limit).execute();
+    return rows.map((r) => ({ id: r.id, taskKey: r.task_key, startedAt: Number(r.started_at), status: r.status as RunStatus }));
+  }
+
+  async deleteRuns(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    let deleted = 0;
+    await this.#queue.enqueue(async (trx) => {
+      // Never a running run, even if it started between the query and this delete.
+      const rows = await trx.selectFrom('runs').select('num').where('id', 'in', ids).where('status', '!=', 'running').execute();
+      const nums = rows.map((r) => r.num);
+      if (nums.length === 0) return;
+      await trx.deleteFrom('run_logs').where('run_num', 'in', nums).execute();
+      await trx.deleteFrom('run_tags').where('run_num', 'in', nums).execute();
+      await trx.deleteFrom('run_args').where('run_num', 'in', nums).execute();
+      const result = await trx.deleteFrom('runs').where('num', 'in', nums).executeTakeFirst();
+      deleted = Number(result.numDeletedRows);
+    });
+    return deleted;
+  }
+
+  async storageBytes(): Promise<number> {
+    return this.#db.usedBytes();
   }
 
   flush(): Promise<void> {

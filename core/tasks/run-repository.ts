@@ -96,6 +96,22 @@ export interface TaskRunSummary {
   id: string;
 }
 
+/** What retention may delete: finished runs older than the age limit, beyond each task's latest few. */
+export interface PruneQuery {
+  /** Only runs started before this (epoch ms); omit to ignore age (the size budget). */
+  startedBefore?: number;
+  /** Each task's latest `keepPerTask` runs are never candidates. */
+  keepPerTask: number;
+  limit: number;
+}
+
+export interface PruneCandidate {
+  id: string;
+  taskKey: string;
+  startedAt: number;
+  status: RunStatus;
+}
+
 export interface RunRepository {
   insertRun(run: RunStart): Promise<void>;
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
@@ -113,6 +129,12 @@ export interface RunRepository {
   streamRuns(filter: RunFilter, pageSize?: number): AsyncIterable<StoredRun>;
   /** The latest run of each task. */
   latestRunPerTask(): Promise<Map<string, TaskRunSummary>>;
+  /** Oldest first; never a `running` run. */
+  findPrunable(query: PruneQuery): Promise<PruneCandidate[]>;
+  /** Deletes runs with their logs, tags and argument index; returns how many runs went. */
+  deleteRuns(ids: readonly string[]): Promise<number>;
+  /** Bytes the history occupies (pages in use, not free pages). */
+  storageBytes(): Promise<number>;
   /** Waits for every queued write to commit. */
   flush(): Promise<void>;
   close(): Promise<void>;

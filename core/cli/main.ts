@@ -1,0 +1,3 @@
+import { runProgram } from './program.js';
+
+await runProgram(process.argv);
