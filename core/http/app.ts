@@ -32,6 +32,8 @@ export function createApp(deps: HttpDeps, logger: Logger): Koa {
   const router = new Router();
   router.get('/', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
   router.get('/admin', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
+  // Browsers ask for it on pages without an icon link (the JSON, CSV, XML and YAML views).
+  router.get('/favicon.ico', (ctx) => ctx.redirect(`${deps.base}/admin/static/favicon.svg`));
   taskRoutes(router, deps);
   runRoutes(router, deps);
   app.use(router.routes());
@@ -39,18 +41,16 @@ export function createApp(deps: HttpDeps, logger: Logger): Koa {
   return app;
 }
 
-/** Host check, well-formed path, parsed query, and the response format (validated before anything runs). */
+/**
+ * Host check, parsed query, the response format (validated before anything runs), then a well-formed
+ * path: the format comes first so that a 400 for a bad path answers in the format the client asked for.
+ */
 function requestBasics(deps: HttpDeps) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const s = ctx.state as RequestState;
     s.action = 'page';
     s.query = Object.create(null) as RequestState['query'];
     checkHost({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
-    try {
-      decodeURIComponent(ctx.path);
-    } catch {
-      throw badRequest('malformed URL encoding in the path');
-    }
     s.query = parseQuery(ctx.querystring);
     const accept = ctx.get('Accept') || undefined;
     // On a task route `format` may be the task's own field: the route decides once it knows the task.
@@ -58,8 +58,14 @@ function requestBasics(deps: HttpDeps) {
     try {
       s.format = selectFormat({ t: s.query.t, format: s.query.format }, accept, { formatIsTaskField: false });
     } catch (error) {
+      // Refused (the error funnel answers in the Accept header's format), unless the task may own `format`.
       if (!taskRoute) throw error;
       s.format = selectFormat({ t: s.query.t }, accept, { formatIsTaskField: true });
+    }
+    try {
+      decodeURIComponent(ctx.path);
+    } catch {
+      throw badRequest('malformed URL encoding in the path');
     }
     await next();
   };

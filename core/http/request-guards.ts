@@ -34,7 +34,7 @@ export function checkStateChange(input: GuardInput): void {
   }
   const purpose = `${header(h, 'sec-purpose')} ${header(h, 'purpose')} ${header(h, 'x-moz')} ${header(h, 'x-purpose')}`.toLowerCase();
   if (/prefetch|prerender|preview/.test(purpose)) {
-    throw new TaskdeckError('ERR_PREFETCH', 'prefetch and prerender requests do not run tasks', { status: 503, headers: { 'Cache-Control': 'no-store' } });
+    throw new TaskdeckError('ERR_PREFETCH', 'prefetch and prerender requests do not run tasks', { status: 503, expose: true, headers: { 'Cache-Control': 'no-store' } });
   }
   const site = header(h, 'sec-fetch-site');
   if (site && !ALLOWED_SITES.has(site)) {

@@ -26,6 +26,10 @@ export interface Page {
   status?: number;
   /** Where the format links point when this page must not be re-requested (a sync run: its run page). */
   formatPath?: string;
+  /** CSV header of a list, in this order (default: the union of the items' keys). */
+  columns?: readonly string[];
+  /** False on error pages: their links would echo a path or query of any length back to the client. */
+  formatLinks?: boolean;
 }
 
 export function state(ctx: Context): RequestState {
@@ -37,13 +41,15 @@ export async function respond(ctx: Context, deps: HttpDeps, page: Page): Promise
   ctx.status = page.status ?? 200;
   if (format === 'html') {
     ctx.set('Cache-Control', 'no-store');
-    await ctx.render(page.view, { ...layoutLocals(ctx, deps, page.title, page.crumbs ?? [], page.formatPath), ...page.locals });
+    const layout = layoutLocals(ctx, deps, page.title, page.crumbs ?? [], page.formatPath);
+    if (page.formatLinks === false) layout.formatLinks = [];
+    await ctx.render(page.view, { ...layout, ...page.locals });
     return;
   }
   const body =
     format === 'debug'
       ? JSON.stringify(debugContext({ method: ctx.method, url: ctx.url, path: ctx.path, query: state(ctx).query, headers: ctx.headers, data: page.data, action: state(ctx).action }), null, 2)
-      : serialize(format, page.root, page.data);
+      : serialize(format, page.root, page.data, { columns: page.columns });
   ctx.type = CONTENT_TYPES[format];
   if (first(state(ctx).query, 'download') === 'true') ctx.set('Content-Disposition', contentDisposition(downloadFilename(page.filename, format)));
   ctx.body = body;

@@ -8,6 +8,8 @@ export interface RunListQuery {
   filter: RunFilter;
   cursor: string | null;
   limit: number;
+  /** The client asked for one page (`cursor` or `limit` given): data formats then answer that page, not an export. */
+  paged: boolean;
   /** The raw filter values, to fill the form back in. */
   form: { task: string; status: string; run: string; tag: string; since: string; until: string };
 }
@@ -29,7 +31,8 @@ export function parseRunListQuery(query: QueryValues): RunListQuery {
   if (since) filter.since = parseInstant('since', since);
   const until = first(query, 'until');
   if (until) filter.until = parseInstant('until', until);
-  const args: Record<string, string> = {};
+  // No prototype: `arg.__proto__=x` is a filter on an argument of that name, not a prototype write.
+  const args: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(query)) {
     if (key.startsWith('arg.') && key.length > 4) args[key.slice(4)] = Array.isArray(value) ? (value[0] ?? '') : value;
   }
@@ -40,10 +43,12 @@ export function parseRunListQuery(query: QueryValues): RunListQuery {
     if (!/^[0-9]{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 500) throw badRequest(`parameter "limit": expected an integer from 1 to 500, got "${limitText.slice(0, 50)}"`);
     limit = Number(limitText);
   }
+  const cursor = first(query, 'cursor') || null;
   return {
     filter,
-    cursor: first(query, 'cursor') || null,
+    cursor,
     limit,
+    paged: cursor !== null || (limitText !== undefined && limitText !== ''),
     form: { task: task.join(','), status: status.join(','), run: label.join(','), tag: tag.join(','), since: since ?? '', until: until ?? '' },
   };
 }

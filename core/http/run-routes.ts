@@ -18,10 +18,10 @@ export function runRoutes(router: Router, deps: HttpDeps): void {
 
   router.get('/admin/run', async (ctx) => {
     state(ctx).action = 'run.list';
-    const { filter, cursor, limit, form } = parseRunListQuery(state(ctx).query);
+    const { filter, cursor, limit, paged, form } = parseRunListQuery(state(ctx).query);
     const format = state(ctx).format;
-    if (format !== 'html' && format !== 'debug') {
-      // An export is every matching run, streamed, not one page.
+    if (format !== 'html' && format !== 'debug' && !paged) {
+      // Without `cursor` or `limit`, a data format is an export: every matching run, streamed, not one page.
       const rows = (async function* () {
         for await (const run of service.streamRuns(filter)) yield storedToRow(run);
       })();
@@ -31,6 +31,9 @@ export function runRoutes(router: Router, deps: HttpDeps): void {
     const page = await service.listRuns(filter, { limit, cursor });
     const now = deps.now();
     const nextQuery = page.next ? buildQuery({ ...state(ctx).query, cursor: page.next }) : null;
+    // CSV has no room for the cursor: every format of a page also names the next one in a Link header.
+    if (nextQuery) ctx.set('Link', `<${base}/admin/run?${nextQuery}>; rel="next"`);
+    const rows = page.runs.map(storedToRow);
     await respond(ctx, deps, {
       view: 'run-list',
       title: 'History',
@@ -42,9 +45,10 @@ export function runRoutes(router: Router, deps: HttpDeps): void {
         taskKeys: registry.list().map((t) => t.key),
         nextHref: nextQuery ? `${base}/admin/run?${nextQuery}` : null,
       },
-      data: { runs: page.runs.map(storedToRow), next: page.next },
+      data: format === 'csv' ? rows : { runs: rows, next: page.next },
       root: 'runs',
       filename: 'runs',
+      columns: RUN_ROW_COLUMNS,
     });
   });
 

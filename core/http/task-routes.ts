@@ -59,6 +59,8 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
 
   router.get('/admin/task/:key/run', async (ctx) => {
     const task = requireTask(ctx);
+    // The live page (`async=true`) starts the run as soon as it loads: it is guarded like the run itself.
+    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
     const query = splitTaskQuery(task, state(ctx).query);
     if (query.async) {
       state(ctx).action = 'task.run.async';
@@ -75,7 +77,6 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
       return;
     }
     state(ctx).action = 'task.run';
-    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
     let args;
     try {
       args = service.prepareArgs(task, { raw: query.raw, fromForm: query.fromForm });
@@ -105,6 +106,8 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
 
   router.get('/admin/task/:key/start', async (ctx) => {
     requireTask(ctx);
+    // Refused the same way over plain HTTP as on the WebSocket upgrade (a prefetch, another site, HEAD).
+    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
     throw new TaskdeckError('ERR_UPGRADE_REQUIRED', 'this route starts a run over a WebSocket: connect with Upgrade: websocket', { status: 426, headers: { Upgrade: 'websocket', Connection: 'Upgrade' } });
   });
 

@@ -13,8 +13,16 @@ export function runHref(base: string, id: string): string {
   return `${base}/admin/run/${encodeURIComponent(id)}`;
 }
 
+/** A task's `webURL` when it is a link that cannot run script (http(s), a path), else the task's admin page. */
 export function taskHref(base: string, task: Pick<Task, 'key' | 'webURL'> | { key: string }): string {
-  return 'webURL' in task && task.webURL ? task.webURL : `${base}${taskWebPath({ key: task.key, webURL: '' })}`;
+  const webURL = 'webURL' in task ? task.webURL : '';
+  return webURL && isSafeHref(webURL) ? webURL : `${base}${taskWebPath({ key: task.key, webURL: '' })}`;
+}
+
+/** Like the views' `safeHref`: no scheme (a path) or http(s); `javascript:`, `data:` and the rest are refused. */
+export function isSafeHref(url: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.replace(/[\u0000-\u0020\u007f]/g, ''));
+  return !scheme || /^https?$/i.test(scheme[1] ?? '');
 }
 
 export function runSummaryView(base: string, run: StoredRun, now: number): RunSummaryView {
@@ -116,9 +124,9 @@ function controlFor(field: Field): FormFieldView['control'] {
   }
 }
 
-/** `datetime-local` inputs want `YYYY-MM-DDTHH:mm`; pass anything else through untouched. */
+/** `datetime-local` inputs want `YYYY-MM-DDTHH:mm:ss[.sss]` (UTC, as the field reads it back); anything else passes untouched. */
 function toDatetimeLocal(value: string): string {
-  const ms = Date.parse(value);
+  const ms = Date.parse(/T[^Zz+-]*$/.test(value) ? `${value}Z` : value); // no offset = UTC, as the fields read it
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) return value;
-  return new Date(ms).toISOString().slice(0, 16);
+  return new Date(ms).toISOString().slice(0, 23).replace(/\.000$/, '');
 }

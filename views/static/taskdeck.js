@@ -231,6 +231,8 @@
     var attempt = 0;
     var retryTimer = null;
     var cancelHref = cancel && cancel.getAttribute('href');
+    var cancelLabelNode = cancel && cancel.querySelector('span:last-child');
+    var cancelLabel = cancelLabelNode ? cancelLabelNode.textContent : ''; // "Cancel": restored when the run ends
     var sawProgress = progress.hasAttribute('max');
     var scrollQueued = false;
     var stickToBottom = true;
@@ -332,9 +334,13 @@
       retryTimer = setTimeout(function () { connect(withAfter(watchPath)); }, delay);
     }
 
+    // The watch path with after=<last seq shown>, replacing any `after` it already has (the run page's
+    // watch path carries the server's own), so the server replays only what this page lacks.
     function withAfter(path) {
       if (lastSeq === null) return path;
-      return path + (path.indexOf('?') === -1 ? '?' : '&') + 'after=' + encodeURIComponent(String(lastSeq));
+      var url = new URL(path, location.href);
+      url.searchParams.set('after', String(lastSeq));
+      return url.pathname + url.search;
     }
 
     function handle(message, ws) {
@@ -365,7 +371,7 @@
         case 'close-connection':
           finished = true; // the server is done with this run: no reconnect
           setConn(completed ? '' : 'closed');
-          setCancel(false);
+          setCancel(false, cancelLabel);
           ws.close(1000);
           break;
         case 'error':
@@ -429,6 +435,12 @@
         // param.html is a fragment rendered (and escaped) by the server from result-fragment.pug.
         resultBox.innerHTML = param.html;
         refreshTimes(resultBox);
+        // The fragment links to the run's page: drop that link when this is the page (after `started`,
+        // or the run page itself).
+        var selfLinks = resultBox.querySelectorAll('a[data-role="run-page-link"]');
+        for (var k = 0; k < selfLinks.length; k++) {
+          if (selfLinks[k].pathname === location.pathname) selfLinks[k].remove();
+        }
       }
       setStatus(status);
       if (sawProgress) {
@@ -438,7 +450,7 @@
         progress.value = status === 'ok' ? 1 : 0;
       }
       progressText.textContent = status === 'ok' ? 'done' : status;
-      setCancel(false);
+      setCancel(false, cancelLabel);
     }
 
     function setStatus(status) {
