@@ -14,6 +14,7 @@ import { openDatabase, type OpenedDatabase } from './store/open-database.js';
 import { SqliteRunRepository } from './store/sqlite-run-repository.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { normalizeTask } from './tasks/task.js';
+import { History } from './tasks/history.js';
 import { Retention } from './tasks/retention.js';
 import { TaskService } from './tasks/task-service.js';
 import type { Task, TaskDefinition } from './tasks/types.js';
@@ -41,6 +42,7 @@ export class Kernel {
   #service: TaskService | null = null;
   #plugins: PluginLoader | null = null;
   #retention: Retention | null = null;
+  #history: History | null = null;
   #http: HttpServer | null = null;
   #stops: (() => Promise<void>)[] = [];
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -59,6 +61,11 @@ export class Kernel {
   get plugins(): PluginLoader {
     if (!this.#plugins) throw new TypeError('the kernel is not started: call kernel.start() first');
     return this.#plugins;
+  }
+
+  get history(): History {
+    if (!this.#history) throw new TypeError('the kernel is not started: call kernel.start() first');
+    return this.#history;
   }
 
   get retention(): Retention {
@@ -130,6 +137,7 @@ export class Kernel {
     this.#service = service;
     this.#stops.push(() => service.stop());
 
+    this.#history = new History(repository);
     const retention = new Retention({ repository, policy: config.retention, logger, now: this.#options.now });
     this.#retention = retention;
     if (server && config.retention.intervalMinutes > 0) this.#stops.push(schedulePrune(retention, config.retention.intervalMinutes * 60_000, logger));

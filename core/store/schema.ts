@@ -28,6 +28,7 @@ export interface RunsTable {
 }
 
 export interface RunLogsTable {
+  rowid: Generated<number>;
   run_num: number;
   seq: number;
   at: number;
@@ -54,10 +55,26 @@ export interface PresetsTable {
   created_at: number;
 }
 
+/** FTS5 tables: `rowid` is the run_logs rowid / the run's num; the table-named column is the MATCH target. */
+export interface LogSearchTable {
+  rowid: number;
+  msg: string;
+  log_search: string;
+}
+
+export interface ResultSearchTable {
+  rowid: number;
+  error: string;
+  data_json: string | null;
+  result_search: string;
+}
+
 export interface Schema {
   runs: RunsTable;
   run_logs: RunLogsTable;
   run_tags: RunTagsTable;
   run_args: RunArgsTable;
   presets: PresetsTable;
+  log_search: LogSearchTable;
+  result_search: ResultSearchTable;
 }

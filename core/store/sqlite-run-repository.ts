@@ -1,6 +1,8 @@
 /** Run history in SQLite, written through the single WriteQueue and read through the read-only handle. */
-import type { Selectable, SelectQueryBuilder, Transaction } from 'kysely';
+import { sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type {
+  DayCount,
+  DurationPoint,
   LogLine,
   PruneCandidate,
   PruneQuery,
@@ -10,11 +12,14 @@ import type {
   RunPage,
   RunRepository,
   RunStart,
+  SearchSnippet,
   StoredRun,
   TaskRunSummary,
+  TaskStats,
 } from '../tasks/run-repository.js';
 import type { Progress, RunStatus } from '../tasks/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { MATCH_END, MATCH_START, toFtsQuery } from './fts-query.js';
 import type { OpenedDatabase } from './open-database.js';
 import type { RunsTable, Schema } from './schema.js';
 import { WriteQueue } from './write-queue.js';
@@ -116,6 +121,8 @@ export class SqliteRunRepository implements RunRepository {
       if (c.tags.length > 0) {
         await trx.insertInto('run_tags').values(c.tags.map((tag) => ({ tag, run_num: num }))).onConflict((oc) => oc.doNothing()).execute();
       }
+      // A run becomes searchable when it finishes: the log's hot path carries no index work.
+      await indexForSearch(trx, [num]);
       this.#nums.delete(c.id);
     });
   }
@@ -123,12 +130,14 @@ export class SqliteRunRepository implements RunRepository {
   async markInterrupted(now: number): Promise<number> {
     let count = 0;
     await this.#queue.enqueue(async (trx) => {
+      const left = await trx.selectFrom('runs').select('num').where('status', '=', 'running').execute();
       const updated = await trx
         .updateTable('runs')
         .set({ status: 'interrupted', finished_at: now, error: 'the process stopped while this run was running' })
         .where('status', '=', 'running')
         .executeTakeFirst();
       count = Number(updated.numUpdatedRows);
+      await indexForSearch(trx, left.map((r) => r.num));
     });
     return count;
   }
@@ -206,6 +215,9 @@ export class SqliteRunRepository implements RunRepository {
       const rows = await trx.selectFrom('runs').select('num').where('id', 'in', ids).where('status', '!=', 'running').execute();
       const nums = rows.map((r) => r.num);
       if (nums.length === 0) return;
+      // External-content FTS rows are removed while their content still exists (FTS5 reads it back).
+      await trx.deleteFrom('log_search').where('rowid', 'in', (sub) => sub.selectFrom('run_logs').select('run_logs.rowid').where('run_logs.run_num', 'in', nums)).execute();
+      await trx.deleteFrom('result_search').where('rowid', 'in', nums).execute();
       await trx.deleteFrom('run_logs').where('run_num', 'in', nums).execute();
       await trx.deleteFrom('run_tags').where('run_num', 'in', nums).execute();
       await trx.deleteFrom('run_args').where('run_num', 'in', nums).execute();
@@ -213,6 +225,90 @@ export class SqliteRunRepository implements RunRepository {
       deleted = Number(result.numDeletedRows);
     });
     return deleted;
+  }
+
+  async searchSnippets(runIds: readonly string[], q: string): Promise<SearchSnippet[]> {
+    const match = toFtsQuery(q);
+    if (!match || runIds.length === 0) return [];
+    const snippet = (column: number) => sql<string>`snippet(${sql.raw(column === -1 ? 'log_search' : 'result_search')}, ${column === -1 ? 0 : column}, ${MATCH_START}, ${MATCH_END}, '…', 16)`;
+    const logs = await this.#db.reader
+      .selectFrom('log_search')
+      .innerJoin('run_logs', 'run_logs.rowid', 'log_search.rowid')
+      .innerJoin('runs', 'runs.num', 'run_logs.run_num')
+      .select(['runs.id', 'run_logs.seq', snippet(-1).as('text')])
+      .where(sql<boolean>`log_search MATCH ${match}`)
+      .where('runs.id', 'in', runIds)
+      .orderBy('run_logs.run_num')
+      .orderBy('run_logs.seq')
+      .execute();
+    const results = await this.#db.reader
+      .selectFrom('result_search')
+      .innerJoin('runs', 'runs.num', 'result_search.rowid')
+      .select(['runs.id', snippet(0).as('error'), snippet(1).as('data')])
+      .where(sql<boolean>`result_search MATCH ${match}`)
+      .where('runs.id', 'in', runIds)
+      .execute();
+    const found = new Map<string, SearchSnippet>();
+    for (const r of results) {
+      const where = r.error.includes(MATCH_START) ? 'error' : 'data';
+      found.set(r.id, { runId: r.id, where, seq: null, text: where === 'error' ? r.error : r.data });
+    }
+    for (const l of logs) if (!found.has(l.id) || found.get(l.id)!.where === 'data') found.set(l.id, { runId: l.id, where: 'log', seq: l.seq, text: l.text });
+    return runIds.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
+  }
+
+  async taskStats(since: number, taskKeys?: readonly string[]): Promise<TaskStats[]> {
+    const finished = () => {
+      let q = this.#db.reader.selectFrom('runs').where('started_at', '>=', since).where('status', 'not in', ['running']);
+      if (taskKeys?.length) q = q.where('task_key', 'in', taskKeys);
+      return q;
+    };
+    const counts = await finished()
+      .select((eb) => [
+        'task_key',
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'ok').then(1).else(0).end()).as('ok'),
+      ])
+      .groupBy('task_key')
+      .orderBy('task_key')
+      .execute();
+    const stats: TaskStats[] = [];
+    for (const row of counts) {
+      const count = Number(row.count);
+      const at = async (fraction: number) => {
+        const hit = await finished().select('elapsed_us').where('task_key', '=', row.task_key).orderBy('elapsed_us').limit(1).offset(Math.min(count - 1, Math.floor(count * fraction))).executeTakeFirst();
+        return hit ? Number(hit.elapsed_us) : null;
+      };
+      stats.push({ taskKey: row.task_key, count, ok: Number(row.ok), failed: count - Number(row.ok), p50Us: await at(0.5), p95Us: await at(0.95) });
+    }
+    return stats;
+  }
+
+  async runsPerDay(since: number, taskKeys?: readonly string[]): Promise<DayCount[]> {
+    let q = this.#db.reader
+      .selectFrom('runs')
+      .select((eb) => [
+        sql<number>`started_at / 86400000`.as('day'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'ok').then(1).else(0).end()).as('ok'),
+        eb.fn.countAll<number>().as('count'),
+      ])
+      .where('started_at', '>=', since)
+      .where('status', '!=', 'running');
+    if (taskKeys?.length) q = q.where('task_key', 'in', taskKeys);
+    const rows = await q.groupBy(sql`started_at / 86400000`).orderBy(sql`started_at / 86400000`).execute();
+    return rows.map((r) => ({ day: new Date(Number(r.day) * 86_400_000).toISOString().slice(0, 10), ok: Number(r.ok), failed: Number(r.count) - Number(r.ok) }));
+  }
+
+  async durations(taskKey: string, limit: number): Promise<DurationPoint[]> {
+    const rows = await this.#db.reader
+      .selectFrom('runs')
+      .select(['id', 'started_at', 'elapsed_us', 'status'])
+      .where('task_key', '=', taskKey)
+      .where('status', '!=', 'running')
+      .orderBy('num', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((r) => ({ id: r.id, startedAt: Number(r.started_at), elapsedUs: Number(r.elapsed_us), status: r.status as RunStatus }));
   }
 
   async storageBytes(): Promise<number> {
@@ -244,6 +340,20 @@ function applyFilter(query: RunsQuery, filter: RunFilter): RunsQuery {
   if (filter.until !== undefined) q = q.where('runs.started_at', '<', filter.until);
   for (const tag of filter.tag ?? []) {
     q = q.where('runs.num', 'in', (sub) => sub.selectFrom('run_tags').select('run_tags.run_num').where('run_tags.tag', '=', tag));
+  }
+  if (filter.minElapsedUs !== undefined) q = q.where('runs.elapsed_us', '>=', filter.minElapsedUs);
+  if (filter.maxElapsedUs !== undefined) q = q.where('runs.elapsed_us', '<=', filter.maxElapsedUs);
+  const match = filter.q ? toFtsQuery(filter.q) : null;
+  if (filter.q !== undefined && !match) q = q.where(sql<boolean>`0`);
+  if (match) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('runs.num', 'in', (sub) =>
+          sub.selectFrom('run_logs').select('run_logs.run_num').where('run_logs.rowid', 'in', (fts) => fts.selectFrom('log_search').select('log_search.rowid').where(sql<boolean>`log_search MATCH ${match}`)),
+        ),
+        eb('runs.num', 'in', (fts) => fts.selectFrom('result_search').select('result_search.rowid').where(sql<boolean>`result_search MATCH ${match}`)),
+      ]),
+    );
   }
   for (const [name, value] of Object.entries(filter.args ?? {})) {
     q = q.where('runs.num', 'in', (sub) =>
@@ -290,4 +400,19 @@ function toStoredRun(row: RunRow): StoredRun {
     progress,
     origin: row.origin as RunOrigin,
   };
+}
+
+/** Adds finished runs' log lines, error and data to the full-text indexes. */
+async function indexForSearch(trx: Transaction<Schema>, nums: readonly number[]): Promise<void> {
+  if (nums.length === 0) return;
+  await trx
+    .insertInto('log_search')
+    .columns(['rowid', 'msg'])
+    .expression((eb) => eb.selectFrom('run_logs').select(['run_logs.rowid', 'run_logs.msg']).where('run_logs.run_num', 'in', nums))
+    .execute();
+  await trx
+    .insertInto('result_search')
+    .columns(['rowid', 'error', 'data_json'])
+    .expression((eb) => eb.selectFrom('runs').select(['runs.num', 'runs.error', 'runs.data_json']).where('runs.num', 'in', nums))
+    .execute();
 }

@@ -81,6 +81,44 @@ export interface RunFilter {
   until?: number;
   /** Argument name -> value; every pair must match. */
   args?: Record<string, string>;
+  /** Full-text search over log lines, error and data (words are ANDed; `word*` is a prefix). */
+  q?: string;
+  /** Duration range in microseconds, inclusive. */
+  minElapsedUs?: number;
+  maxElapsedUs?: number;
+}
+
+/** Where a text search matched in one run, with the match between \u0002 and \u0003. */
+export interface SearchSnippet {
+  runId: string;
+  where: 'log' | 'error' | 'data';
+  /** The log line's number when `where` is `log`. */
+  seq: number | null;
+  text: string;
+}
+
+export interface TaskStats {
+  taskKey: string;
+  count: number;
+  ok: number;
+  failed: number;
+  /** Microseconds; null without finished runs. */
+  p50Us: number | null;
+  p95Us: number | null;
+}
+
+export interface DayCount {
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  ok: number;
+  failed: number;
+}
+
+export interface DurationPoint {
+  id: string;
+  startedAt: number;
+  elapsedUs: number;
+  status: RunStatus;
 }
 
 export interface RunPage {
@@ -129,6 +167,14 @@ export interface RunRepository {
   streamRuns(filter: RunFilter, pageSize?: number): AsyncIterable<StoredRun>;
   /** The latest run of each task. */
   latestRunPerTask(): Promise<Map<string, TaskRunSummary>>;
+  /** For the runs given, where the text query matched (the first match per run). */
+  searchSnippets(runIds: readonly string[], q: string): Promise<SearchSnippet[]>;
+  /** Count, outcome and duration percentiles per task of the finished runs started since `since`. */
+  taskStats(since: number, taskKeys?: readonly string[]): Promise<TaskStats[]>;
+  /** Finished runs per UTC day since `since`. */
+  runsPerDay(since: number, taskKeys?: readonly string[]): Promise<DayCount[]>;
+  /** The latest finished runs of a task, oldest first, for a duration chart. */
+  durations(taskKey: string, limit: number): Promise<DurationPoint[]>;
   /** Oldest first; never a `running` run. */
   findPrunable(query: PruneQuery): Promise<PruneCandidate[]>;
   /** Deletes runs with their logs, tags and argument index; returns how many runs went. */
