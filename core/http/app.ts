@@ -6,6 +6,8 @@ import Koa, { type Context, type Next } from 'koa';
 import views from 'koa-views';
 import type { Logger } from 'pino';
 import { badRequest } from '../errors.js';
+import { compareRoutes } from './compare-routes.js';
+import { analyticsRoutes } from './analytics-routes.js';
 import { errorFunnel } from './error-funnel.js';
 import { selectFormat } from './formats/select-format.js';
 import type { HttpDeps, RequestState } from './http-context.js';
@@ -31,11 +33,12 @@ export function createApp(deps: HttpDeps, logger: Logger): Koa {
 
   const router = new Router();
   router.get('/', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
-  router.get('/admin', (ctx) => ctx.redirect(`${deps.base}/admin/task`));
   // Browsers ask for it on pages without an icon link (the JSON, CSV, XML and YAML views).
   router.get('/favicon.ico', (ctx) => ctx.redirect(`${deps.base}/admin/static/favicon.svg`));
   taskRoutes(router, deps);
+  compareRoutes(router, deps); // before runRoutes: /admin/run/compare is not a run id
   runRoutes(router, deps);
+  analyticsRoutes(router, deps);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

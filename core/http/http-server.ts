@@ -24,6 +24,7 @@ export class HttpServer {
     const base = options.base ?? '';
     const deps: HttpDeps = {
       service: kernel.service,
+      history: kernel.history,
       registry: kernel.registry,
       plugins: kernel.plugins,
       base,

@@ -1,7 +1,8 @@
 /**
  * Splits a task route's query into the run label, the response controls and the task's arguments.
  * Reserved keys never reach a task: `category`, `async`, `t`, `download`, the form marker
- * `_checkboxes`, and `format` unless the task declares a field of that name.
+ * `_checkboxes`, and `format` and `from` (the run a "run again" link comes from) unless the task
+ * declares a field of that name.
  */
 import type { Context } from 'koa';
 import { badRequest } from '../errors.js';
@@ -27,6 +28,11 @@ export function hasFormatField(task: Task): boolean {
   return task.fields.some((f) => f.key === 'format');
 }
 
+/** A task may declare `from` (a date range, say): then `?from=` is its argument, not a run id. */
+export function hasFromField(task: Task): boolean {
+  return task.fields.some((f) => f.key === 'from');
+}
+
 /** Re-selects the response format now that the task is known (its `format` field wins over `?format=`). */
 export function selectTaskFormat(ctx: Context, task: Task): void {
   const query = state(ctx).query;
@@ -36,6 +42,7 @@ export function selectTaskFormat(ctx: Context, task: Task): void {
 export function splitTaskQuery(task: Task, query: QueryValues): TaskQuery {
   const reserved = new Set(ALWAYS_RESERVED);
   if (!hasFormatField(task)) reserved.add('format');
+  if (!hasFromField(task)) reserved.add('from');
   const raw: RawArgs = Object.create(null) as RawArgs;
   for (const [key, value] of Object.entries(query)) if (!reserved.has(key)) raw[key] = value;
   return { raw, label: runLabel(query.category), fromForm: query._checkboxes !== undefined, async: query.async === 'true' };

@@ -2,15 +2,21 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { TaskdeckError, type InvalidParam } from '../errors.js';
+import type { StoredRun } from '../tasks/run-repository.js';
 import { isTaskKey, taskToJson } from '../tasks/task.js';
 import type { ResultJson, Task } from '../tasks/types.js';
 import type { HttpDeps } from './http-context.js';
 import { buildQuery } from './parse-query.js';
 import { checkStateChange } from './request-guards.js';
 import { respond, state } from './respond.js';
-import { selectTaskFormat, splitTaskQuery } from './task-query.js';
+import { LOG_PAGE_LINES, logTail } from './log-window.js';
+import { first } from './parse-query.js';
+import { hasFromField, selectTaskFormat, splitTaskQuery } from './task-query.js';
+import { loadTaskAnalytics } from './analytics/task-analytics.js';
 import { relativeTime } from './relative-time.js';
-import { resultView, runHref, runSummaryView, taskFormView, taskHref } from './view-builders.js';
+import { requestOrigin, requireRunId } from './run-routes.js';
+import { logWindowView, resultView, runHref, runSummaryView, taskFormView, taskHref } from './view-builders.js';
+import type { TaskDetailLocals } from './view-models.js';
 import { taskNotFound } from '../errors.js';
 
 export function taskRoutes(router: Router, deps: HttpDeps): void {
@@ -69,7 +75,7 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
         view: 'run-live',
         title: task.title,
         crumbs: [...crumbsFor(task), { label: 'Run' }],
-        locals: { task: taskToJson(task), form: taskFormView(base, task, state(ctx).query), startPath: `${base}/admin/task/${task.key}/start?${startQuery}` },
+        locals: { task: taskToJson(task), form: taskFormView(base, requestOrigin(ctx), task, state(ctx).query), startPath: `${base}/admin/task/${task.key}/start?${startQuery}` },
         data: taskToJson(task),
         root: 'task',
         filename: `task-${task.key}`,
@@ -123,19 +129,41 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
     await respond(ctx, deps, { view: 'error', title: 'Removed', locals: {}, data: { removed: task.key }, root: 'removed', filename: `removed-${task.key}` });
   });
 
+  /**
+   * Reached from a run's "run again" link (`from=<run id>`): when that run of this task used other code
+   * than the task has now, the form says so before anything runs. An unknown or foreign id is ignored.
+   */
+  async function versionWarning(ctx: Context, task: Task): Promise<TaskDetailLocals['versionWarning']> {
+    const from = hasFromField(task) ? undefined : first(state(ctx).query, 'from');
+    if (!from) return null;
+    let run: StoredRun;
+    try {
+      run = await service.getStoredRun(requireRunId(from));
+    } catch (error) {
+      if (error instanceof TaskdeckError && error.status === 404) return null;
+      throw error;
+    }
+    if (run.taskKey !== task.key || !run.taskVersion || run.taskVersion === task.version) return null;
+    return { runId: run.id, runHref: runHref(base, run.id), from: run.taskVersion, to: task.version };
+  }
+
   async function renderDetail(ctx: Context, task: Task, errors: Record<string, string>, status: number, message = ''): Promise<void> {
     const page = await service.listRuns({ task: [task.key] }, { limit: 100 });
     const now = deps.now();
     const finished = page.runs.filter((r) => r.status !== 'running');
     const ok = finished.filter((r) => r.status === 'ok').length;
+    const analytics = await loadTaskAnalytics(deps.history, { base, task, now });
     await respond(ctx, deps, {
       view: 'task-detail',
       title: task.title,
       crumbs: crumbsFor(task),
       locals: {
         task: taskToJson(task),
-        form: taskFormView(base, task, state(ctx).query, errors),
+        form: taskFormView(base, requestOrigin(ctx), task, state(ctx).query, errors),
+        versionWarning: await versionWarning(ctx, task),
         recentRuns: page.runs.slice(0, 10).map((r) => runSummaryView(base, r, now)),
+        durationSvg: analytics.durationSvg,
+        statsHref: analytics.statsHref,
         removable: task.source.kind !== 'plugin',
         removeHref: `${base}/admin/task/${task.key}/remove`,
         stats: { count: finished.length, ok, successRate: finished.length ? ok / finished.length : null },
@@ -149,12 +177,19 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
   }
 
   async function respondResult(ctx: Context, task: Task, result: ResultJson): Promise<void> {
-    const logs = await service.getLogs(result.id);
+    let view = null;
+    if (state(ctx).format === 'html') {
+      // As on the run page: the end of a long log, the earlier lines on demand.
+      const stored = await service.getStoredRun(result.id);
+      const tail = await logTail(service, result.id, LOG_PAGE_LINES, stored.logCount);
+      const logWindow = logWindowView(base, result.id, tail, stored.logsDropped, LOG_PAGE_LINES);
+      view = resultView(base, result, tail.lines, deps.now(), { origin: requestOrigin(ctx), current: registry.get(task.key) ?? null, logWindow });
+    }
     await respond(ctx, deps, {
       view: 'run-result',
       title: task.title,
       crumbs: [...crumbsFor(task), { label: 'Run' }],
-      locals: { task: taskToJson(task), form: taskFormView(base, task, state(ctx).query), view: resultView(base, result, logs, deps.now()) },
+      locals: { task: taskToJson(task), form: taskFormView(base, requestOrigin(ctx), task, state(ctx).query), view },
       data: result,
       root: 'result',
       filename: `run-${result.id}`,

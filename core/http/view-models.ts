@@ -3,6 +3,8 @@
  * Every page also gets `LayoutLocals`.
  */
 import type { Field, Progress, ResultJson, RunStatus, TaskJson } from '../tasks/types.js';
+import type { RunListForm } from './run-filter-query.js';
+import type { SnippetView } from './search-snippet.js';
 
 export interface LayoutLocals {
   /** Browser title: "<title> - taskdeck". */
@@ -37,6 +39,20 @@ export interface RunSummaryView {
   tags: string[];
   args: Record<string, unknown>;
   error: string;
+  /** Where a text search (`q`) matched this run; null without a search or a match. */
+  snippet: SnippetView | null;
+}
+
+/**
+ * The three ways to repeat a run or a filled-in form elsewhere. `link` is a path with its query (the
+ * page adds its origin); `curl` and `cli` are complete shell commands, every argument single-quoted.
+ */
+export interface CopyCommands {
+  link: string;
+  /** `curl -s 'http://host/admin/task/KEY/run?ARGS&t=json'`: a sync run answering JSON. */
+  curl: string;
+  /** `npx taskdeck run KEY 'k=v' ... --label 'L'`. */
+  cli: string;
 }
 
 export interface TaskCardView {
@@ -72,14 +88,16 @@ export interface TaskFormView {
   taskKey: string;
   /** Problems from a previous submit (400), per field name. */
   errors: Record<string, string>;
-  /** Query string that reproduces the form (for "copy link"). */
-  shareQuery: string;
+  /** Link, curl and CLI commands that reproduce the form as it was rendered (the script follows edits). */
+  copy: CopyCommands;
 }
 
 /** GET /admin/task/{key} */
 export interface TaskDetailLocals extends LayoutLocals {
   task: TaskJson;
   form: TaskFormView;
+  /** Reached through "run again" (`from=<run id>`) of a run whose task code has changed since. */
+  versionWarning: { runId: string; runHref: string; from: string; to: string } | null;
   recentRuns: RunSummaryView[];
   removable: boolean;
   /** Href of /admin/task/{key}/remove when removable. */
@@ -87,11 +105,38 @@ export interface TaskDetailLocals extends LayoutLocals {
   stats: { count: number; ok: number; successRate: number | null };
 }
 
-export interface LogLineView {
-  seq: number;
-  /** Already escaped HTML (ANSI colours as spans). */
-  html: string;
-  stream: string;
+/** One row of a log table: a line, or the marker where the log cap dropped lines. */
+export type LogLineView =
+  | {
+      kind: 'line';
+      seq: number;
+      /** Already escaped HTML (ANSI colours as spans). */
+      html: string;
+      stream: string;
+    }
+  | { kind: 'gap'; count: number; text: string };
+
+/** The log of a run as a page shows it: its last lines, and where to read the earlier ones. */
+export interface LogWindowView {
+  /** The number of the run's last line (lines ever written, dropped ones included). */
+  lastSeq: number;
+  /** Lines the log cap dropped from the middle. */
+  dropped: number;
+  /** The first line shown; with `earlierHref`, lines before it can be loaded. */
+  firstShown: number | null;
+  /** GET .../logs?before=<first shown>&limit=…: the previous page of rows; null when line 1 is shown. */
+  earlierHref: string | null;
+  /** The whole log as text/plain (a download). */
+  textHref: string;
+}
+
+/** Whether a past run can be run again, and whether the task's code changed since. */
+export interface RerunView {
+  /** The task (by key) is still registered. */
+  available: boolean;
+  /** The code version the run used, and the registered task's (null when it is gone). */
+  taskVersion: string;
+  currentVersion: string | null;
 }
 
 export interface ResultView {
@@ -103,12 +148,15 @@ export interface ResultView {
   startedRelative: string;
   elapsed: string;
   logs: LogLineView[];
-  /** Lines not shown (earlier pages of a long log). */
-  logsOmitted: number;
+  /** Null when the page shows every line (the live result fragment). */
+  logWindow: LogWindowView | null;
   dataJson: string | null;
   argsJson: string;
-  /** Link that re-opens the task form with these args and label. */
+  /** Link that re-opens the task form with these args and label (and `from`, the run's id). */
   runAgainHref: string;
+  rerun: RerunView;
+  /** Copy as link / curl / CLI of this run's args and label; null where no origin is known (a WebSocket fragment). */
+  copy: CopyCommands | null;
   href: string;
 }
 
@@ -140,7 +188,9 @@ export interface RunDetailLocals extends LayoutLocals {
 /** GET /admin/run */
 export interface RunListLocals extends LayoutLocals {
   runs: RunSummaryView[];
-  filters: { task: string; status: string; run: string; tag: string; since: string; until: string };
+  filters: RunListForm;
+  /** The argument filters as chips, each with the URL of this page without it. */
+  argChips: { name: string; value: string; removeHref: string }[];
   statuses: string[];
   taskKeys: string[];
   nextHref: string | null;

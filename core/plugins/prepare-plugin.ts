@@ -57,7 +57,7 @@ export async function preparePlugin(options: PrepareOptions): Promise<PreparedPl
   if (shape.setup) definitions.push(...(await runSetup(shape, options)));
   const tasks = definitions.map((definition) => {
     try {
-      return normalizeTask(definition, { kind: 'plugin', file: display }, version);
+      return normalizeTask(definition, { kind: 'plugin', file: display }, version, { module: url });
     } catch (error) {
       throw new PluginLoadError(display, describeThrown(error), { cause: error });
     }

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { TaskdeckError } from '../errors.js';
 import type { Schema } from './schema.js';
+import { stripAnsi } from './strip-ansi.js';
 
 export interface OpenedDatabase {
   readonly file: string;
@@ -36,6 +37,8 @@ export async function openDatabase(file: string): Promise<OpenedDatabase> {
   // An in-memory database cannot be shared between two handles: read through the writer then.
   const readHandle = resolved === ':memory:' ? writeHandle : openHandle(resolved, true);
   if (readHandle !== writeHandle) readHandle.pragma('busy_timeout = 5000');
+  // The search index reads log lines through a view that calls it (migration 0003).
+  for (const handle of new Set([writeHandle, readHandle])) handle.function('strip_ansi', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? stripAnsi(text) : text));
   const writer = new Kysely<Schema>({ dialect: new SqliteDialect({ database: writeHandle }) });
   const reader = readHandle === writeHandle ? writer : new Kysely<Schema>({ dialect: new SqliteDialect({ database: readHandle }) });
   let closed = false;

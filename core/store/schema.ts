@@ -76,5 +76,7 @@ export interface Schema {
   run_args: RunArgsTable;
   presets: PresetsTable;
   log_search: LogSearchTable;
+  /** A view: run_logs with ANSI escapes stripped from `msg`, the content of log_search. */
+  run_logs_plain: { rowid: number; run_num: number; seq: number; msg: string };
   result_search: ResultSearchTable;
 }

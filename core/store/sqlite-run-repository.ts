@@ -408,7 +408,7 @@ async function indexForSearch(trx: Transaction<Schema>, nums: readonly number[])
   await trx
     .insertInto('log_search')
     .columns(['rowid', 'msg'])
-    .expression((eb) => eb.selectFrom('run_logs').select(['run_logs.rowid', 'run_logs.msg']).where('run_logs.run_num', 'in', nums))
+    .expression((eb) => eb.selectFrom('run_logs_plain').select(['run_logs_plain.rowid', 'run_logs_plain.msg']).where('run_logs_plain.run_num', 'in', nums))
     .execute();
   await trx
     .insertInto('result_search')

@@ -32,6 +32,35 @@ export interface LogLimits {
 /** Dropped lines are deleted from the store in steps of at least this many, not line by line. */
 const DROP_STEP = 1000;
 
+/** Bytes of JSON a run's metadata may hold, all keys together. */
+const MAX_METADATA_BYTES = 64 * 1024;
+
+const RESERVED_METADATA_KEYS = new Set(['taskVersion', '__proto__', 'constructor', 'prototype']);
+
+/** What a task adds to its Result's `metadata`: checked keys, normalised values, a size limit. */
+export class RunMetadata {
+  /** key -> [normalised value, its JSON size in bytes]. */
+  readonly #entries = new Map<string, [unknown, number]>();
+
+  /** Returns the normalised value. Throws a TypeError for a bad key, a RangeError past the size limit. */
+  set(key: string, value: unknown): unknown {
+    if (typeof key !== 'string' || key === '' || key.length > 100 || RESERVED_METADATA_KEYS.has(key)) {
+      throw new TypeError(`setMetadata: expected a key of 1-100 characters other than ${[...RESERVED_METADATA_KEYS].map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(String(key).slice(0, 100))}`);
+    }
+    const plain = toPlain(value);
+    const bytes = Buffer.byteLength(JSON.stringify(plain) ?? 'null');
+    let total = bytes;
+    for (const [other, [, size]] of this.#entries) if (other !== key) total += size;
+    if (total > MAX_METADATA_BYTES) throw new RangeError(`setMetadata "${key}": the metadata would hold ${total} bytes of JSON, the limit is ${MAX_METADATA_BYTES}`);
+    this.#entries.set(key, [plain, bytes]);
+    return plain;
+  }
+
+  toObject(): Record<string, unknown> {
+    return Object.fromEntries([...this.#entries].map(([key, [value]]) => [key, value]));
+  }
+}
+
 export interface LiveRunOptions {
   id: string;
   task: Task;
@@ -64,6 +93,7 @@ export class LiveRun implements ResultHandle {
   /** Lines up to this sequence number (past the head) have been deleted from the store. */
   #droppedThrough = 0;
   readonly #tags = new Set<string>();
+  readonly #metadata = new RunMetadata();
   readonly #listeners = new Set<RunListener>();
   #pendingLines: LogLine[] = [];
   #pendingProgress: Progress | null = null;
@@ -125,6 +155,12 @@ export class LiveRun implements ResultHandle {
   addTags(...tags: string[]): void {
     if (this.#outcome) return;
     for (const tag of tags) if (typeof tag === 'string') this.#tags.add(tag);
+  }
+
+  /** Sets a key of the Result's metadata; ignored once the run is completed, like a log line. */
+  setMetadata(key: string, value: unknown): void {
+    if (this.#outcome) return;
+    this.#metadata.set(key, value);
   }
 
   progress(done: number, total: number, message = ''): void {
@@ -262,7 +298,7 @@ export class LiveRun implements ResultHandle {
       logs: linesWithMarkers(this.#lines.lines()),
       data: outcome.data,
       tags: [...this.#tags].sort(),
-      metadata: { taskVersion: this.task.version },
+      metadata: { ...this.#metadata.toObject(), taskVersion: this.task.version },
       success: status === 'ok',
       error: outcome.error,
     };

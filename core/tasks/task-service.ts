@@ -8,7 +8,10 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { TaskdeckError, runNotFound } from '../errors.js';
 import { concurrencyLimit } from './concurrency.js';
+import { createExec } from './exec.js';
+import { ProcessGroups } from './exec-process-groups.js';
 import { coerceArgs, coerceCodeArgs, type RawArgs } from './fields.js';
+import { WorkerRun } from './isolate/worker-run.js';
 import { LiveRun, type LogLimits } from './live-run.js';
 import type { TaskRegistry } from './registry.js';
 import type { LogLine, RunFilter, RunOrigin, RunPage, RunRepository, StoredRun, TaskRunSummary } from './run-repository.js';
@@ -37,6 +40,14 @@ export type ArgsInput =
   | { raw: RawArgs; fromForm?: boolean }
   | { typed: Record<string, unknown> };
 
+/** What a finished run may leave behind for a while: process groups being stopped, a worker shutting down. */
+interface Lingering {
+  /** Resolves once nothing of the run is left. */
+  settled: Promise<void>;
+  /** Ends what is left at once (the kernel's grace period is over). */
+  force(): void;
+}
+
 export class TaskService {
   readonly #registry: TaskRegistry;
   readonly #repository: RunRepository;
@@ -44,6 +55,7 @@ export class TaskService {
   readonly #limits: LogLimits;
   readonly #now: () => number;
   readonly #active = new Map<string, { run: LiveRun; abort: AbortController }>();
+  readonly #lingering = new Set<Lingering>();
   #stopping = false;
 
   constructor(options: TaskServiceOptions) {
@@ -77,7 +89,7 @@ export class TaskService {
    * The run goes on in the background; `live.done` resolves with the final Result.
    */
   async start(task: Task, args: TaskArgs, options: RunOptions = {}): Promise<LiveRun> {
-    if (this.#stopping) throw new TaskdeckError('ERR_STORE', 'taskdeck is shutting down: no new runs', { status: 503 });
+    if (this.#stopping) throw new TaskdeckError('ERR_STORE', 'taskdeck is shutting down: no new runs', { status: 503, expose: true, headers: { 'Retry-After': '5' } });
     const id = randomUUID();
     const logger = this.#logger.child({ task: task.key, run: id });
     const live = new LiveRun({ id, task, label: options.label || DEFAULT_LABEL, args, repository: this.#repository, limits: this.#limits, logger, now: this.#now });
@@ -147,12 +159,18 @@ export class TaskService {
     return this.#repository.latestRunPerTask();
   }
 
-  /** Refuses new runs, cancels the ones in flight and waits (up to `graceMs`) for them to be recorded. */
+  /**
+   * Refuses new runs, cancels the ones in flight and waits (up to `graceMs`) for them to be recorded and
+   * for their processes and workers to end; what is still there then is killed.
+   */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
     const pending = [...this.#active.values()];
     for (const { abort } of pending) abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'taskdeck is shutting down'));
-    await Promise.race([Promise.all(pending.map((e) => e.run.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    const deadline = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.all(pending.map((e) => e.run.done)), deadline]);
+    await Promise.race([Promise.all([...this.#lingering].map((l) => l.settled)), deadline]);
+    for (const lingering of this.#lingering) lingering.force();
     await this.#repository.flush();
   }
 
@@ -160,14 +178,36 @@ export class TaskService {
     const timer = task.timeout > 0 ? setTimeout(() => abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'timeout')), task.timeout) : null;
     const onExternalAbort = () => abort.abort(new TaskdeckError('ERR_RUN_NOT_RUNNING', 'cancelled'));
     external?.addEventListener('abort', onExternalAbort, { once: true });
+    // Every command the run starts, wherever it runs: stopped on cancel, timeout and when the run ends.
+    const processes = new ProcessGroups({ onLine: (msg) => live.appendLine(msg, 'system'), logger });
     const onAbort = () => {
       const reason = (abort.signal.reason as { message?: string } | undefined)?.message;
       const timedOut = reason === 'timeout';
       const text = timedOut ? `timed out after ${task.timeout}ms` : reason === 'cancelled' ? 'cancelled' : (reason ?? 'cancelled');
       live.appendLine(`run ${text}`, 'system');
+      processes.close(text); // before settling, so the log records what was stopped
       live.settle({ status: timedOut ? 'timeout' : 'cancelled', data: undefined, error: text, errorStack: '' });
     };
     abort.signal.addEventListener('abort', onAbort, { once: true });
+    const worker = task.isolate ? new WorkerRun({ isolation: task.isolate, live, signal: abort.signal, processes, logger, maxLineLength: this.#limits.maxLineLength }) : null;
+    const cleanUp = () => {
+      if (timer) clearTimeout(timer);
+      abort.signal.removeEventListener('abort', onAbort);
+      external?.removeEventListener('abort', onExternalAbort);
+      processes.close('the run is over');
+      if (processes.size === 0 && !worker) return;
+      const lingering: Lingering = {
+        settled: Promise.all([processes.whenIdle(), worker?.exited]).then(() => undefined),
+        force: () => {
+          processes.killAll();
+          worker?.terminate();
+        },
+      };
+      this.#lingering.add(lingering);
+      void lingering.settled.then(() => this.#lingering.delete(lingering));
+    };
+    void live.done.then(cleanUp);
+    if (worker) return worker.start();
     const ctx: TaskContext = {
       args: live.args,
       label: live.label,
@@ -176,13 +216,14 @@ export class TaskService {
       result: live,
       signal: abort.signal,
       logger,
+      exec: createExec({
+        appendLine: (msg, stream) => live.appendLine(msg, stream),
+        setMetadata: (key, value) => live.setMetadata(key, value),
+        signal: abort.signal,
+        maxLineLength: this.#limits.maxLineLength,
+        processes,
+      }),
     };
-    const cleanUp = () => {
-      if (timer) clearTimeout(timer);
-      abort.signal.removeEventListener('abort', onAbort);
-      external?.removeEventListener('abort', onExternalAbort);
-    };
-    void live.done.then(cleanUp);
     // Deferred so that a task throwing synchronously is caught like a rejection.
     Promise.resolve()
       .then(() => task.run(ctx))

@@ -1,9 +1,12 @@
 /** Turns a task definition from a plugin (untrusted: `unknown`) into the frozen Task the registry keeps. */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TaskdeckError } from '../errors.js';
 import { normalizeFields } from './fields.js';
 import { titleCase } from './title-case.js';
-import type { Task, TaskFunction, TaskJson, TaskSource } from './types.js';
+import type { Task, TaskFunction, TaskJson, TaskSource, WorkerIsolation } from './types.js';
 
 export const TASK_KEY_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -16,7 +19,13 @@ export function looksLikeTask(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && 'key' in value && typeof (value as { run?: unknown }).run === 'function';
 }
 
-export function normalizeTask(input: unknown, source: TaskSource, version?: string): Task {
+/** What the code registering a task knows about it beyond its definition. */
+export interface TaskOrigin {
+  /** The module the definition came from (a plugin's import URL): the default of `module` for `isolate`. */
+  module?: string;
+}
+
+export function normalizeTask(input: unknown, source: TaskSource, version?: string, origin: TaskOrigin = {}): Task {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalid('(unknown)', `expected a task definition object, got ${describe(input)}`);
   }
@@ -47,15 +56,49 @@ export function normalizeTask(input: unknown, source: TaskSource, version?: stri
     fields: Object.freeze(normalizeFields(def.fields ?? [], key)),
     dangerous: optional(def, key, 'dangerous', 'string', ''),
     expensive: optional(def, key, 'expensive', 'boolean', false),
-    webURL: optional(def, key, 'webURL', 'string', ''),
+    webURL: webUrlOf(def, key),
     maxConcurrent,
     timeout,
     strictArgs: optional(def, key, 'strictArgs', 'boolean', false),
+    isolate: normalizeIsolation(def, key, origin.module),
     source,
     version: version ?? hashOf(`${key}\n${run.toString()}`),
     run,
   };
   return Object.freeze(task);
+}
+
+/** Default time an isolated task's worker gets to stop after cancel or timeout before it is terminated. */
+export const DEFAULT_WORKER_GRACE_MS = 5000;
+
+function normalizeIsolation(def: Record<string, unknown>, key: string, originModule: string | undefined): WorkerIsolation | null {
+  if (def.isolate === undefined || def.isolate === null || def.isolate === false) return null;
+  if (def.isolate !== 'worker') throw invalid(key, `isolate: expected "worker", got ${describe(def.isolate)}`);
+  const module = def.module ?? originModule;
+  if (typeof module !== 'string' || module === '') {
+    throw invalid(
+      key,
+      `isolate "worker" needs module: the file that exports this task (module: import.meta.url), since the worker imports it again to find the task by key; got ${describe(module)}. A task made from a closure in code cannot be isolated`,
+    );
+  }
+  const url = moduleUrl(module);
+  if (!url) throw invalid(key, `module: expected a file: URL or an absolute path (import.meta.url), got ${describe(module)}`);
+  if (!existsSync(fileURLToPath(url))) throw invalid(key, `module: ${fileURLToPath(url)} does not exist`);
+  const graceMs = optional(def, key, 'workerGraceMs', 'number', DEFAULT_WORKER_GRACE_MS);
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid(key, `workerGraceMs: expected milliseconds >= 0, got ${describe(def.workerGraceMs)}`);
+  const maxMemoryMb = optional(def, key, 'workerMaxMemoryMb', 'number', 0);
+  if (!Number.isFinite(maxMemoryMb) || maxMemoryMb < 0) throw invalid(key, `workerMaxMemoryMb: expected MiB > 0 (0 = Node's default), got ${describe(def.workerMaxMemoryMb)}`);
+  return Object.freeze({ kind: 'worker', module: url.href, graceMs, maxMemoryMb });
+}
+
+function moduleUrl(module: string): URL | null {
+  try {
+    const url = module.startsWith('file:') ? new URL(module) : path.isAbsolute(module) ? pathToFileURL(module) : null;
+    if (url) fileURLToPath(url); // refuses a file: URL with a host, say
+    return url;
+  } catch {
+    return null;
+  }
 }
 
 export function hashOf(text: string | Buffer): string {
@@ -104,6 +147,13 @@ function optional<T extends string | number | boolean>(def: Record<string, unkno
   if (value === undefined || value === null) return fallback;
   if (typeof value !== type) throw invalid(key, `${name}: expected a ${type}, got ${describe(value)}`);
   return value as T;
+}
+
+/** Links to a task may point elsewhere (a host app's page), but only to a path or an http(s) URL. */
+function webUrlOf(def: Record<string, unknown>, key: string): string {
+  const url = optional(def, key, 'webURL', 'string', '');
+  if (url === '' || /^\/(?!\/)/.test(url) || /^https?:\/\/[^\s]+$/i.test(url)) return url;
+  throw invalid(key, `webURL: expected a path starting with "/" or an http(s) URL, got ${describe(url)}`);
 }
 
 function invalid(key: string, problem: string): TaskdeckError {

@@ -67,8 +67,56 @@ export interface ResultHandle {
   complete(data?: unknown): void;
   /** Completes the run as `error`. */
   completeError(error: unknown): void;
+  /**
+   * Sets a key of the Result's `metadata` (kept in history with the run). The value is normalised like
+   * data; `taskVersion` is the kernel's. `ctx.exec` sets `exitCode`, `exitSignal` and `commands`.
+   */
+  setMetadata(key: string, value: unknown): void;
   readonly completed: boolean;
 }
+
+/** How `ctx.exec` runs a command. */
+export interface ExecOptions {
+  /** Working directory; it must exist. Default: the kernel's working directory. */
+  cwd?: string;
+  /**
+   * Added to the environment the command inherits; a key set to `undefined` removes that variable.
+   * The inherited environment never holds the kernel's own `TASKDECK_*` settings (its token among them).
+   */
+  env?: Record<string, string | undefined>;
+  /** `false`: `env` is the whole environment; nothing is inherited, not even `PATH`. Default `true`. */
+  inheritEnv?: boolean;
+  /**
+   * Run `command` as a shell script (`true`: `/bin/sh -c`; a string: that shell, e.g. `'bash'`). The
+   * arguments are still never parsed by the shell: they become the script's `"$1"`, `"$2"`, ….
+   */
+  shell?: boolean | string;
+  /** Resolve with any exit (a non-zero code, a signal) instead of rejecting. Default `false`. */
+  allowNonZero?: boolean;
+  /** On cancel or timeout the process group gets SIGTERM, then SIGKILL after this many ms. Default 5000. */
+  killGraceMs?: number;
+  /** Written to the command's standard input, which is then closed. Default: no input (`/dev/null`). */
+  input?: string | Uint8Array;
+  /**
+   * Sees every line as it arrives, before it is logged (to parse progress, say). `rewrite` marks an
+   * intermediate state of a line a `\r` rewrites: only the last state is logged. A throw stops the command.
+   */
+  onLine?: (line: string, info: { stream: 'stdout' | 'stderr'; rewrite: boolean }) => void;
+}
+
+/** How a command ended. */
+export interface ExecResult {
+  /** The command as given (the script, with `shell`). */
+  command: string;
+  args: string[];
+  pid: number;
+  /** The exit code; null when a signal ended the command. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  elapsedMs: number;
+}
+
+export type ExecFunction = (command: string, args?: readonly (string | number)[], options?: ExecOptions) => Promise<ExecResult>;
 
 export interface TaskContext<Args = TaskArgs> {
   /** Arguments, coerced by the task's fields. Undeclared query keys arrive as strings (lists when repeated). */
@@ -81,6 +129,15 @@ export interface TaskContext<Args = TaskArgs> {
   /** Aborted when the run is cancelled or times out: pass it to fetch, child processes, timers. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * Runs a command without a shell, its stdout and stderr streamed line by line into the run's log (ANSI
+   * colours kept), and resolves with how it ended. A non-zero exit rejects (`command "pg_dump" exited
+   * with code 2`) unless `allowNonZero`; cancel and timeout stop its whole process group.
+   *
+   * @example
+   * const { code } = await ctx.exec('du', ['-sh', '--', folder], { cwd: '/srv' });
+   */
+  exec: ExecFunction;
 }
 
 export type TaskFunction<Args = TaskArgs> = (ctx: TaskContext<Args>) => unknown;
@@ -105,7 +162,28 @@ export interface TaskDefinition<Args = TaskArgs> {
   timeout?: number;
   /** Refuse undeclared arguments with 400 instead of passing them through as strings. */
   strictArgs?: boolean;
+  /**
+   * `'worker'`: run the function in a worker thread, so heavy work does not hold up the kernel. Needs
+   * `module`. The worker imports that module again and takes the task with this key from its exports.
+   */
+  isolate?: 'worker';
+  /** With `isolate`: the module that defines this task, as a file URL or absolute path: `import.meta.url`. */
+  module?: string;
+  /** With `isolate`: after cancel or timeout, how long the worker may take to stop before it is terminated. Default 5000. */
+  workerGraceMs?: number;
+  /** With `isolate`: the worker's heap limit in MiB (it ends as `error` beyond it). Default: Node's. */
+  workerMaxMemoryMb?: number;
   run: TaskFunction<Args>;
+}
+
+/** How an isolated task runs. */
+export interface WorkerIsolation {
+  kind: 'worker';
+  /** A `file:` URL. */
+  module: string;
+  graceMs: number;
+  /** 0: Node's default. */
+  maxMemoryMb: number;
 }
 
 /** Where a registered task came from. */
@@ -129,6 +207,8 @@ export interface Task {
   readonly maxConcurrent: number;
   readonly timeout: number;
   readonly strictArgs: boolean;
+  /** Null: the function runs in the kernel's thread. */
+  readonly isolate: WorkerIsolation | null;
   readonly source: TaskSource;
   /** A hash of the code that defines the task (the plugin file's content), to tell runs of old code apart. */
   readonly version: string;

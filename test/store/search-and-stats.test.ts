@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { toFtsQuery } from '../../core/store/fts-query.js';
+import { stripAnsi } from '../../core/store/strip-ansi.js';
 import { bootKernel, type TestKernel } from '../helpers/boot-kernel.js';
 
 describe('history search and statistics', () => {
@@ -34,9 +35,18 @@ describe('history search and statistics', () => {
     expect(await search('pipe')).to.deep.equal([ids.red]);
     expect(await search('green-data')).to.deep.equal([ids.slow]);
     expect(await search('quick')).to.have.members(Object.values(ids));
+    expect(await search('33mdiskette')).to.deep.equal([]);
     expect(await search('quick fox red')).to.deep.equal([ids.red]);
     expect(await search('über')).to.deep.equal([ids.other]);
     expect(await search('nothing-like-this')).to.deep.equal([]);
+  });
+
+  it('finds a word that a colour code is stuck to, and snips it without the escape', async () => {
+    t.kernel.registerTask({ key: 'coloured', run: ({ log }) => log('\u001b[33mdiskette\u001b[0m almost full') });
+    const { id } = await t.kernel.service.run('coloured');
+    expect(await search('diskette')).to.deep.equal([id]);
+    const [snippet] = await t.kernel.history.searchSnippets([id], 'diskette');
+    expect(snippet!.text).to.equal('\u0002diskette\u0003 almost full');
   });
 
   it('treats FTS syntax in a query as plain words, and keeps a trailing * as a prefix', async () => {
@@ -59,9 +69,9 @@ describe('history search and statistics', () => {
   });
 
   it('filters by duration range', async () => {
-    const slow = (await t.kernel.service.listRuns({ minElapsedUs: 100_000 })).runs.map((r) => r.id);
+    const slow = (await t.kernel.service.listRuns({ task: ['search'], minElapsedUs: 100_000 })).runs.map((r) => r.id);
     expect(slow).to.deep.equal([ids.slow]);
-    const fast = (await t.kernel.service.listRuns({ maxElapsedUs: 100_000 })).runs.map((r) => r.id);
+    const fast = (await t.kernel.service.listRuns({ task: ['search'], maxElapsedUs: 100_000 })).runs.map((r) => r.id);
     expect(fast).to.have.members([ids.brown, ids.red, ids.other]);
   });
 
@@ -79,9 +89,10 @@ describe('history search and statistics', () => {
   it('keeps the search index consistent when retention deletes runs', async () => {
     clock += 5 * 86_400_000;
     const report = await t.kernel.retention.prune();
-    expect(report.byAge).to.equal(4);
+    expect(report.byAge).to.equal(5);
     expect(await search('quick')).to.deep.equal([]);
     const db = new Database(t.dbFile, { readonly: false });
+    db.function('strip_ansi', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? stripAnsi(text) : text));
     try {
       expect(() => db.prepare("INSERT INTO log_search(log_search, rank) VALUES('integrity-check', 1)").run()).not.to.throw();
       expect(() => db.prepare("INSERT INTO result_search(result_search, rank) VALUES('integrity-check', 1)").run()).not.to.throw();

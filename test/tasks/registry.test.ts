@@ -33,6 +33,14 @@ describe('task registry', () => {
     });
   }
 
+  it('accepts a webURL that is a path or an http(s) URL, and refuses any other scheme', () => {
+    expect(task('a', dynamic, { webURL: '/host/page' }).webURL).to.equal('/host/page');
+    expect(task('b', dynamic, { webURL: 'https://example.com/x' }).webURL).to.equal('https://example.com/x');
+    for (const url of ['javascript:alert(1)', '//evil.example/x', 'data:text/html,x', 'relative/path']) {
+      expect(() => task('c', dynamic, { webURL: url }), url).to.throw(/webURL: expected a path starting with "\/" or an http\(s\) URL/);
+    }
+  });
+
   it('refuses a duplicate key, naming both sources', () => {
     const registry = new TaskRegistry();
     registry.register(task('backup', fromFile));

@@ -1,7 +1,8 @@
 /*
  * taskdeck admin: the only script of every page (loaded with `defer`, no build step, no framework).
- * (a) relative times, (b) confirmation of dangerous tasks, (c) copy-link buttons, (d) the live log of a
- * run over a WebSocket, plus two small helpers (the task filter and link confirmations).
+ * (a) relative times, (b) confirmation of dangerous tasks, (c) copy buttons (link, curl, CLI), (d) the
+ * live log of a run over a WebSocket, plus small helpers (the task filter, link confirmations, the
+ * history's argument filters, loading the earlier lines of a long log).
  * The Content-Security-Policy forbids inline script and style: everything is wired up from here.
  */
 (function () {
@@ -122,18 +123,24 @@
   });
 
   // ---------------------------------------------------------------------------------------------
-  // (c) Copy-link buttons: data-copy holds a path with its query ("" = this page); the origin is added.
+  // (c) Copy buttons. data-copy holds a path with its query ("" = this page): the origin is added.
+  // data-copy-text holds a command (curl, CLI) built and shell-quoted by the server: copied as it is.
 
   document.addEventListener('click', function (event) {
-    var button = event.target instanceof Element ? event.target.closest('[data-copy]') : null;
+    var button = event.target instanceof Element ? event.target.closest('[data-copy], [data-copy-text]') : null;
     if (!button) return;
     event.preventDefault();
-    var value = button.getAttribute('data-copy') || location.pathname + location.search;
-    var url = /^https?:\/\//i.test(value) ? value : location.origin + value;
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(url).then(function () { flash(button, 'Copied'); }, function () { copyFallback(button, url); });
+    var text;
+    if (button.hasAttribute('data-copy-text')) {
+      text = button.getAttribute('data-copy-text');
     } else {
-      copyFallback(button, url);
+      var value = button.getAttribute('data-copy') || location.pathname + location.search;
+      text = /^https?:\/\//i.test(value) ? value : location.origin + value;
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { flash(button, 'Copied'); }, function () { copyFallback(button, text); });
+    } else {
+      copyFallback(button, text);
     }
   });
 
@@ -145,24 +152,232 @@
     setTimeout(function () { label.textContent = before; }, 1500);
   }
 
-  // Without the clipboard API: show the link in a selected text box, ready for Ctrl+C.
-  function copyFallback(button, url) {
-    var box = button.nextElementSibling;
-    if (!box || !box.classList.contains('copy-fallback')) {
-      box = document.createElement('input');
-      box.type = 'text';
+  // Without the clipboard API: show the text in a selected box, ready for Ctrl+C (a textarea when the
+  // text has line breaks: an input would drop them).
+  function copyFallback(button, text) {
+    var multiline = text.indexOf('\n') !== -1;
+    var anchor = button.closest('[data-role="copy-buttons"]') || button;
+    var box = anchor.nextElementSibling;
+    if (!box || !box.classList.contains('copy-fallback') || (box instanceof HTMLTextAreaElement) !== multiline) {
+      if (box && box.classList.contains('copy-fallback')) box.remove();
+      box = document.createElement(multiline ? 'textarea' : 'input');
+      if (!multiline) box.type = 'text';
       box.readOnly = true;
       box.className = 'copy-fallback';
-      box.setAttribute('aria-label', 'Link to copy');
-      button.insertAdjacentElement('afterend', box);
+      box.setAttribute('aria-label', 'Text to copy');
+      anchor.insertAdjacentElement('afterend', box);
     }
-    box.value = url;
+    box.value = text;
     box.focus();
     box.select();
     var copied = false;
     try { copied = document.execCommand('copy'); } catch (e) { copied = false; }
     flash(button, copied ? 'Copied' : 'Press Ctrl+C');
   }
+
+  // A task form's copy buttons follow its values as they are edited. The same rules as formPairs() and
+  // copyCommands() in core/http/view-builders.ts: a checkbox always (true/false), a list one pair per
+  // line or choice, an empty number, date-time or select not at all, text as typed.
+  function shellQuote(word) {
+    return "'" + String(word).replace(/'/g, "'\\''") + "'";
+  }
+
+  function formCommands(form) {
+    var pairs = [];
+    var label = '';
+    for (var i = 0; i < form.elements.length; i++) {
+      var el = form.elements[i];
+      if (!el.name || el.disabled || el.name === '_checkboxes') continue;
+      if (el.name === 'category') {
+        label = el.value;
+        continue;
+      }
+      if (el instanceof HTMLInputElement && el.type === 'checkbox') {
+        pairs.push([el.name, el.checked ? 'true' : 'false']);
+      } else if (el instanceof HTMLSelectElement && el.multiple) {
+        for (var j = 0; j < el.options.length; j++) if (el.options[j].selected && el.options[j].value !== '') pairs.push([el.name, el.options[j].value]);
+      } else if (el instanceof HTMLTextAreaElement) {
+        el.value.split(/\r?\n/).forEach(function (line) { if (line !== '') pairs.push([el.name, line]); });
+      } else if (el instanceof HTMLInputElement && el.type === 'text') {
+        pairs.push([el.name, el.value]);
+      } else if ((el instanceof HTMLInputElement && el.type !== 'submit' && el.type !== 'button') || el instanceof HTMLSelectElement) {
+        if (el.value !== '') pairs.push([el.name, el.value]);
+      }
+    }
+    if (label === 'ad-hoc') label = '';
+    var key = form.getAttribute('data-task-key');
+    var runPath = new URL(form.getAttribute('action'), location.href).pathname;
+    var params = new URLSearchParams();
+    pairs.forEach(function (p) { params.append(p[0], p[1]); });
+    if (label) params.append('category', label);
+    var link = runPath.replace(/\/run$/, '') + (params.toString() ? '?' + params.toString() : '');
+    params.append('t', 'json');
+    var words = pairs.map(function (p) { return shellQuote(p[0] + '=' + p[1]); });
+    var labelWords = label ? ['--label', shellQuote(label)] : [];
+    var needsEnd = pairs.some(function (p) { return p[0].charAt(0) === '-'; });
+    var cli = ['npx', 'taskdeck', 'run', key].concat(needsEnd ? labelWords.concat(['--'], words) : words.concat(labelWords));
+    return { link: link, curl: 'curl -s ' + shellQuote(location.origin + runPath + '?' + params.toString()), cli: cli.join(' ') };
+  }
+
+  function refreshFormCommands(form) {
+    if (!form.getAttribute('data-task-key')) return;
+    var commands = formCommands(form);
+    var set = function (kind, attr, value) {
+      var button = form.querySelector('[data-copy-kind="' + kind + '"]');
+      if (button) button.setAttribute(attr, value);
+    };
+    set('link', 'data-copy', commands.link);
+    set('curl', 'data-copy-text', commands.curl);
+    set('cli', 'data-copy-text', commands.cli);
+  }
+
+  function onFormEdit(event) {
+    var form = event.target instanceof Element ? event.target.closest('form.task-form') : null;
+    if (form) refreshFormCommands(form);
+  }
+  document.addEventListener('input', onFormEdit);
+  document.addEventListener('change', onFormEdit);
+  window.addEventListener('pageshow', function (event) {
+    // Back/forward cache: the browser restored edited values without input events.
+    if (!event.persisted) return;
+    var forms = document.querySelectorAll('form.task-form[data-task-key]');
+    for (var i = 0; i < forms.length; i++) refreshFormCommands(forms[i]);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // History argument filters: the name/value pair (inputs without a name) becomes a hidden
+  // arg.<name>=<value> input with a removable chip, on "Add argument filter" or when the form submits.
+
+  function addArgFilter(form) {
+    var nameInput = form.querySelector('[data-arg-name]');
+    var valueInput = form.querySelector('[data-arg-value]');
+    if (!nameInput || !valueInput) return true;
+    var name = nameInput.value.trim();
+    if (!name) {
+      if (valueInput.value === '') return true;
+      nameInput.focus();
+      return false;
+    }
+    var fieldName = 'arg.' + name;
+    var hidden = form.querySelectorAll('input[type="hidden"]');
+    for (var i = 0; i < hidden.length; i++) {
+      // One filter per argument: a new value replaces the old one (its chip goes with it).
+      if (hidden[i].name === fieldName) {
+        var old = hidden[i].closest('li');
+        if (old) old.remove(); else hidden[i].remove();
+      }
+    }
+    var list = form.querySelector('ul.arg-chips');
+    if (!list) {
+      list = document.createElement('ul');
+      list.className = 'tags arg-chips';
+      list.setAttribute('aria-label', 'Argument filters');
+      var fieldset = form.querySelector('[data-role="arg-filters"]');
+      var legend = fieldset.querySelector('legend');
+      legend.insertAdjacentElement('afterend', list);
+    }
+    var item = document.createElement('li');
+    item.className = 'arg-chip';
+    var input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = fieldName;
+    input.value = valueInput.value;
+    var chip = document.createElement('span');
+    chip.className = 'tag';
+    var code = document.createElement('code');
+    code.textContent = name;
+    chip.appendChild(code);
+    chip.appendChild(document.createTextNode(' = ' + valueInput.value));
+    var remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'chip-remove';
+    remove.setAttribute('data-action', 'remove-arg-filter');
+    remove.setAttribute('aria-label', 'Remove the filter on ' + name);
+    var icon = form.querySelector('template[data-role="arg-chip-icon"]');
+    if (icon) remove.appendChild(icon.content.cloneNode(true));
+    else remove.textContent = '×';
+    chip.appendChild(remove);
+    item.appendChild(input);
+    item.appendChild(chip);
+    list.appendChild(item);
+    nameInput.value = '';
+    valueInput.value = '';
+    return true;
+  }
+
+  document.addEventListener('click', function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    var add = target.closest('[data-action="add-arg-filter"]');
+    if (add && add.form) {
+      addArgFilter(add.form);
+      return;
+    }
+    var remove = target.closest('[data-action="remove-arg-filter"]');
+    if (remove) {
+      var item = remove.closest('li');
+      if (item) item.remove();
+    }
+  });
+
+  // Enter in the name or value box submits the form: the pair goes with it. Registered before the
+  // handler that leaves empty controls out, so a filter with an empty value survives as `arg.x=`.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.querySelector('[data-arg-name]')) return;
+    if (!addArgFilter(form)) event.preventDefault();
+  }, true);
+
+  // ---------------------------------------------------------------------------------------------
+  // Long logs: "Load earlier lines" fetches the page of rows before the first one shown (HTML rows,
+  // escaped by the server) and puts it on top, keeping the view where it was. The response's Link
+  // header names the page before that one; without it, line 1 is shown.
+
+  // A log that starts after line 1 opens scrolled to its end: the last lines are what it was opened for.
+  var earlier = document.querySelectorAll('.logs-card [data-load-earlier]');
+  for (var e = 0; e < earlier.length; e++) {
+    var endTerminal = earlier[e].closest('section.card').querySelector('[data-role="terminal"]');
+    if (endTerminal) endTerminal.scrollTop = endTerminal.scrollHeight;
+  }
+
+  document.addEventListener('click', function (event) {
+    var button = event.target instanceof Element ? event.target.closest('[data-load-earlier]') : null;
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    var card = button.closest('section.card');
+    var lines = card && card.querySelector('[data-role="log-lines"]');
+    var terminal = card && card.querySelector('[data-role="terminal"]');
+    var note = card && card.querySelector('[data-role="log-window-note"]');
+    if (!lines || !terminal) return;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    fetch(button.getAttribute('data-load-earlier'), { headers: { Accept: 'text/html' }, credentials: 'same-origin' })
+      .then(function (response) {
+        if (!response.ok) throw new Error('the server answered ' + response.status);
+        var link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('Link') || '');
+        return response.text().then(function (html) { return { html: html, next: link ? link[1] : null }; });
+      })
+      .then(function (page) {
+        var template = document.createElement('template');
+        template.innerHTML = page.html; // table rows rendered and escaped by the server (log-rows.pug)
+        var height = terminal.scrollHeight;
+        lines.insertBefore(template.content, lines.firstChild);
+        terminal.scrollTop += terminal.scrollHeight - height;
+        var firstRow = lines.querySelector('tr[data-seq]');
+        if (page.next) {
+          button.setAttribute('data-load-earlier', page.next);
+          button.disabled = false;
+        } else {
+          button.remove();
+        }
+        if (note && firstRow) note.textContent = note.textContent.replace(/Showing lines \d+/, 'Showing lines ' + firstRow.getAttribute('data-seq'));
+      })
+      .catch(function (error) {
+        button.disabled = false;
+        if (note) note.textContent = 'Could not load earlier lines: ' + error.message;
+      })
+      .then(function () { button.removeAttribute('aria-busy'); });
+  });
 
   // ---------------------------------------------------------------------------------------------
   // Task list filter: <input data-filter=".task-card"> hides cards whose data-filter-text lacks the words.
