@@ -11,10 +11,12 @@ import { createLogger } from './logger.js';
 import { PluginLoader } from './plugins/plugin-loader.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, type OpenedDatabase } from './store/open-database.js';
+import { SqlitePresetStore } from './store/sqlite-preset-store.js';
 import { SqliteRunRepository } from './store/sqlite-run-repository.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { normalizeTask } from './tasks/task.js';
 import { History } from './tasks/history.js';
+import { Presets } from './tasks/presets.js';
 import { Retention } from './tasks/retention.js';
 import { TaskService } from './tasks/task-service.js';
 import type { Task, TaskDefinition } from './tasks/types.js';
@@ -43,6 +45,7 @@ export class Kernel {
   #plugins: PluginLoader | null = null;
   #retention: Retention | null = null;
   #history: History | null = null;
+  #presets: Presets | null = null;
   #http: HttpServer | null = null;
   #stops: (() => Promise<void>)[] = [];
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -66,6 +69,11 @@ export class Kernel {
   get history(): History {
     if (!this.#history) throw new TypeError('the kernel is not started: call kernel.start() first');
     return this.#history;
+  }
+
+  get presets(): Presets {
+    if (!this.#presets) throw new TypeError('the kernel is not started: call kernel.start() first');
+    return this.#presets;
   }
 
   get retention(): Retention {
@@ -151,6 +159,11 @@ export class Kernel {
     this.#plugins = plugins;
     this.#stops.push(() => plugins.stop());
     await plugins.loadAll();
+    // After the plugins: a preset is registered over its base task.
+    const presets = new Presets({ registry: this.registry, store: new SqlitePresetStore(db), logger, now: this.#options.now });
+    this.#presets = presets;
+    await presets.start();
+    this.#stops.push(() => presets.stop());
     if (server && config.watchPlugins) await plugins.watch();
 
     if (server && this.#options.listen !== false) {

@@ -1,6 +1,7 @@
 /** What routes need from the kernel, and the per-request state the middleware chain fills in. */
 import type { PluginLoader } from '../plugins/plugin-loader.js';
 import type { History } from '../tasks/history.js';
+import type { Presets } from '../tasks/presets.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { Format } from './formats/select-format.js';
@@ -10,6 +11,7 @@ export interface HttpDeps {
   service: TaskService;
   /** Search snippets and statistics over the stored runs. */
   history: History;
+  presets: Presets;
   registry: TaskRegistry;
   plugins: Pick<PluginLoader, 'failures'>;
   /** Path prefix where the admin is mounted ('' standalone). */

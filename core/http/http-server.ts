@@ -25,6 +25,7 @@ export class HttpServer {
     const deps: HttpDeps = {
       service: kernel.service,
       history: kernel.history,
+      presets: kernel.presets,
       registry: kernel.registry,
       plugins: kernel.plugins,
       base,

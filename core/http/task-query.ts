@@ -13,7 +13,8 @@ import { selectFormat } from './formats/select-format.js';
 import type { QueryValues } from './parse-query.js';
 import { state } from './respond.js';
 
-const ALWAYS_RESERVED = ['category', 'async', 't', 'download', '_checkboxes'];
+// presetKey/presetTitle: the "save as preset" inputs of the form, sent along with every submit.
+const ALWAYS_RESERVED = ['category', 'async', 't', 'download', '_checkboxes', 'presetKey', 'presetTitle'];
 export const MAX_LABEL_LENGTH = 200;
 
 export interface TaskQuery {

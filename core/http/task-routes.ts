@@ -129,6 +129,23 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
     await respond(ctx, deps, { view: 'error', title: 'Removed', locals: {}, data: { removed: task.key }, root: 'removed', filename: `removed-${task.key}` });
   });
 
+  // "Save as preset": the form's current values become the fixed defaults of a new task.
+  router.get('/admin/task/:key/preset', async (ctx) => {
+    state(ctx).action = 'task.preset';
+    const task = requireTask(ctx);
+    checkStateChange({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
+    const split = splitTaskQuery(task, state(ctx).query);
+    const key = (first(state(ctx).query, 'presetKey') ?? '').trim();
+    const title = first(state(ctx).query, 'presetTitle') ?? '';
+    const args = service.prepareArgs(task, { raw: split.raw, fromForm: split.fromForm });
+    const preset = await deps.presets.create(task, key, title, args);
+    if (state(ctx).format === 'html') {
+      ctx.redirect(taskHref(base, preset));
+      return;
+    }
+    await respond(ctx, deps, { view: 'error', title: 'Preset saved', locals: {}, data: taskToJson(preset), root: 'task', filename: `task-${preset.key}`, status: 201 });
+  });
+
   /**
    * Reached from a run's "run again" link (`from=<run id>`): when that run of this task used other code
    * than the task has now, the form says so before anything runs. An unknown or foreign id is ignored.

@@ -204,6 +204,7 @@ export function taskFormView(base: string, origin: string, task: Task, query: Qu
   const label = typeof query.category === 'string' ? query.category : '';
   return {
     action: `${base}/admin/task/${task.key}/run`,
+    presetAction: `${base}/admin/task/${task.key}/preset`,
     fields,
     label,
     dangerous: task.dangerous,

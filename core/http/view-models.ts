@@ -80,6 +80,8 @@ export interface FormFieldView {
 export interface TaskFormView {
   /** GET target of the form: /admin/task/{key}/run */
   action: string;
+  /** Target of "save as preset": /admin/task/{key}/preset (the form's values become the defaults). */
+  presetAction: string;
   fields: FormFieldView[];
   /** The run label input value (`category`). */
   label: string;
