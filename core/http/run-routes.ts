@@ -67,7 +67,7 @@ export function runRoutes(router: Router, deps: HttpDeps): void {
     const snippets = filter.q ? new Map((await history.searchSnippets(page.runs.map((r) => r.id), filter.q)).map((s) => [s.runId, s])) : new Map();
     const rows = format === 'html' ? [] : await rowsOf(page.runs, filter.q);
     const listHref = (q: string) => `${base}/admin/run${q ? `?${q}` : ''}`;
-    const slow = format === 'html' ? await slowRunMarker(history, page.runs, now) : () => false;
+    const slow = format === 'html' ? await slowRunMarker(history, page.runs) : () => false;
     await respond(ctx, deps, {
       view: 'run-list',
       title: 'History',

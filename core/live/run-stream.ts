@@ -90,16 +90,18 @@ export class RunStream {
     } catch (error) {
       this.#o.logger.error({ err: error }, 'could not render the result fragment');
     }
-    this.#send(msg.complete(this.#o.runId, { result, html }));
-    this.#send(msg.closeConnection());
+    // The last two frames are sent whatever is queued: they are bounded (one Result), and cutting the
+    // client off here would leave it without `complete` after it received every line.
+    this.#send(msg.complete(this.#o.runId, { result, html }), true);
+    this.#send(msg.closeConnection(), true);
     this.#stop();
     this.#o.ws.close(1000);
   }
 
-  #send(envelope: msg.Envelope): void {
+  #send(envelope: msg.Envelope, final = false): void {
     const { ws } = this.#o;
     if (this.#closed || ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (!final && ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.#o.logger.warn({ run: this.#o.runId, buffered: ws.bufferedAmount }, 'WebSocket client too slow: disconnected');
       this.#stop();
       ws.terminate();

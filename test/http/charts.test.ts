@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { bootKernel } from '../helpers/boot-kernel.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { fillDays, parseWindow, windowSince } from '../../core/http/analytics/analytics-window.js';
 import { isSlowerThanUsual, slowRunMarker, usualDurations } from '../../core/http/analytics/slower-than-usual.js';
@@ -267,27 +268,24 @@ describe('analytics: window, days and "slower than usual"', () => {
     expect(isSlowerThanUsual(Number.NaN, 1)).to.equal(false);
   });
 
-  it('marks the runs of a list against their own task p95, in one query', async () => {
-    const queries: { since: number; keys: readonly string[] | undefined }[] = [];
-    const history = {
-      async taskStats(since: number, keys?: readonly string[]): Promise<TaskStats[]> {
-        queries.push({ since, keys });
-        return [
-          { taskKey: 'a', count: 20, ok: 20, failed: 0, p50Us: 50, p95Us: 100 },
-          { taskKey: 'b', count: 0, ok: 0, failed: 0, p50Us: null, p95Us: null },
-        ];
-      },
-    };
-    const now = Date.UTC(2026, 10, 28);
-    const slow = await slowRunMarker(history, [{ taskKey: 'a' }, { taskKey: 'b' }, { taskKey: 'a' }], now);
-    expect(queries).to.deep.equal([{ since: now - 30 * 86_400_000, keys: ['a', 'b'] }]);
-    expect(slow({ taskKey: 'a', status: 'ok', elapsedUs: 150 })).to.equal(true);
-    expect(slow({ taskKey: 'a', status: 'error', elapsedUs: 150 })).to.equal(true);
-    expect(slow({ taskKey: 'a', status: 'running', elapsedUs: 150 })).to.equal(false);
-    expect(slow({ taskKey: 'a', status: 'ok', elapsedUs: 100 })).to.equal(false);
-    expect(slow({ taskKey: 'b', status: 'ok', elapsedUs: 1e9 })).to.equal(false);
-    expect(slow({ taskKey: 'c', status: 'ok', elapsedUs: 1e9 })).to.equal(false);
-    expect(await usualDurations(history, [], now)).to.deep.equal(new Map());
-    expect(queries).to.have.length(1);
+  it('marks the runs of a page against the p95 of their own task\'s latest runs', async function () {
+    this.timeout(20_000);
+    const t = await bootKernel();
+    try {
+      t.kernel.registerTask({ key: 'varied', fields: [{ key: 'ms', type: 'int', default: 0 }], run: ({ args }) => new Promise((resolve) => setTimeout(resolve, Number(args.ms))) });
+      t.kernel.registerTask({ key: 'young', run: () => undefined });
+      // 40 runs: p95 (nearest rank, index 38 of 40) is the 30 ms run; only the 90 ms run is above it.
+      const results = await t.kernel.service.runAll('varied', [...Array.from({ length: 38 }, () => ({ ms: 0 })), { ms: 30 }, { ms: 90 }]);
+      const young = await t.kernel.service.run('young');
+      const page = (await t.kernel.service.listRuns({}, { limit: 100 })).runs;
+      const slow = await slowRunMarker(t.kernel.history, page);
+      const marked = page.filter(slow).map((r) => r.id);
+      expect(marked).to.deep.equal([results[39]!.id]);
+      expect(page.find((r) => r.id === young.id)).to.not.equal(undefined);
+      expect(slow({ taskKey: 'varied', status: 'running', elapsedUs: 1e12 })).to.equal(false);
+      expect(slow({ taskKey: 'unknown', status: 'ok', elapsedUs: 1e12 })).to.equal(false);
+    } finally {
+      await t.cleanup();
+    }
   });
 });

@@ -51,6 +51,16 @@ describe('live runs over WebSocket', () => {
     expect(await t.kernel.service.getLogs(id)).to.have.length(10_001);
   });
 
+  it('ends a long run with complete and close-connection even when the Result is megabytes', async function () {
+    this.timeout(60_000);
+    const s = await openSocket(`${ws}/admin/task/lines/start?n=120000`);
+    expect(await s.closed).to.equal(1000);
+    expect(s.messages.slice(-2).map((m) => m.cmd)).to.deep.equal(['complete', 'close-connection']);
+    const outputs = s.messages.filter((m) => m.cmd === 'output');
+    expect(outputs).to.have.length(120_001);
+    expect(outputs.every((m, i) => m.param.seq === i + 1)).to.equal(true);
+  });
+
   it('sends escaped HTML with colour spans, and the raw text in msg', async () => {
     const s = await openSocket(`${ws}/admin/task/colour/start`);
     await s.closed;
