@@ -47,7 +47,8 @@ describe('presets over HTTP', () => {
   });
 
   it('is a state change: refused cross-site and as a prefetch, and nothing is saved', async () => {
-    for (const headers of [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Purpose': 'prefetch' }, { Origin: 'https://evil.example' }]) {
+    const refused: Record<string, string>[] = [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Purpose': 'prefetch' }, { Origin: 'https://evil.example' }];
+    for (const headers of refused) {
       const res = await rawRequest(t.kernel.url, '/admin/task/export/preset?t=json&presetKey=export-evil', { headers });
       expect(res.status).to.be.oneOf([403, 503]);
     }
