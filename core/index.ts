@@ -1,5 +1,5 @@
 /**
- * The only import a plugin author needs. A plugin file default-exports a task, an array of tasks, or
+ * The package's one entry (`import ... from 'taskdeck'`), and the only import a plugin author needs. A plugin file default-exports a task, an array of tasks, or
  * `{ name, tasks, setup }`; these helpers only add types.
  *
  * @example
@@ -27,4 +27,6 @@ export type {
   TaskFunction,
 } from './tasks/types.js';
 export { Kernel, type KernelOptions } from './kernel.js';
-export { loadConfig, configWith, type Config } from './config.js';
+export { loadConfig, configWith, type Config, type ConfigOverrides } from './config.js';
+export { createKernel, TaskdeckKernel, type CreateKernelOptions, type MountOptions } from './create-kernel.js';
+export type { AuthorizeHook, AuthorizeUpgradeHook } from './http/auth-access.js';

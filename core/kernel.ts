@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { PluginLoader } from './plugins/plugin-loader.js';
+import { networkFileSystemWarning, prepareDatabaseFile } from './store/database-file.js';
+import { acquireInstanceLock } from './store/instance-lock.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, type OpenedDatabase } from './store/open-database.js';
 import { SqlitePresetStore } from './store/sqlite-preset-store.js';
@@ -20,7 +22,7 @@ import { Presets } from './tasks/presets.js';
 import { Retention } from './tasks/retention.js';
 import { TaskService } from './tasks/task-service.js';
 import type { Task, TaskDefinition } from './tasks/types.js';
-import { HttpServer } from './http/http-server.js';
+import { HttpServer, type HttpServerOptions } from './http/http-server.js';
 
 export interface KernelOptions {
   logger?: Logger;
@@ -33,6 +35,8 @@ export interface KernelOptions {
    */
   role?: 'server' | 'client';
   now?: () => number;
+  /** The HTTP server's prefix, access policy (token, or a host's `authorize` hook) and proxy trust. */
+  http?: Omit<HttpServerOptions, 'kernel'>;
 }
 
 export class Kernel {
@@ -131,13 +135,21 @@ export class Kernel {
 
   async #boot(): Promise<void> {
     const { config, logger } = this;
-    const db = await openDatabase(config.db);
+    const server = this.#options.role !== 'client';
+    // One server per database, refused before the file is even opened (clients share it with the server).
+    const dbFile = prepareDatabaseFile(config.db);
+    const remote = networkFileSystemWarning(dbFile);
+    if (remote) logger.warn({ db: dbFile }, remote);
+    if (server && dbFile !== ':memory:') {
+      const lock = acquireInstanceLock(dbFile);
+      this.#stops.push(async () => lock.release());
+    }
+    const db = await openDatabase(dbFile);
     this.#db = db;
     this.#stops.push(() => db.close());
     await migrateToLatest(db.writer);
     const repository = new SqliteRunRepository(db);
     this.#stops.push(() => repository.close());
-    const server = this.#options.role !== 'client';
     const interrupted = server ? await repository.markInterrupted((this.#options.now ?? Date.now)()) : 0;
     if (interrupted > 0) logger.warn({ interrupted }, `marked ${interrupted} run(s) left running by a previous process as interrupted`);
 
@@ -167,7 +179,7 @@ export class Kernel {
     if (server && config.watchPlugins) await plugins.watch();
 
     if (server && this.#options.listen !== false) {
-      const http = new HttpServer({ kernel: this });
+      const http = new HttpServer({ ...this.#options.http, kernel: this });
       this.#http = http;
       this.#stops.push(() => http.stop());
       await http.listen(config.port, config.host);

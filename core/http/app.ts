@@ -1,4 +1,7 @@
-/** The Koa application: one error funnel on top, then the checks every request passes, then routes. */
+/**
+ * The Koa application: one error funnel on top, then the checks every request passes, the public
+ * static files, the login routes (token mode), the access gate, then the routes.
+ */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
@@ -13,6 +16,9 @@ import { selectFormat } from './formats/select-format.js';
 import type { HttpDeps, RequestState } from './http-context.js';
 import { parseQuery } from './parse-query.js';
 import { checkHost } from './request-guards.js';
+import { createAccess, TokenAccess, type AdminAccess } from './auth-access.js';
+import { accessGate, earlyAccess } from './auth-gate.js';
+import { loginRoutes } from './auth-routes.js';
 import { runRoutes } from './run-routes.js';
 import { securityHeaders } from './security-headers.js';
 import { staticAssets } from './static-assets.js';
@@ -20,7 +26,7 @@ import { taskRoutes } from './task-routes.js';
 
 export const VIEWS_FOLDER = fileURLToPath(new URL('../../views', import.meta.url));
 
-export function createApp(deps: HttpDeps, logger: Logger): Koa {
+export function createApp(deps: HttpDeps, logger: Logger, access: AdminAccess = createAccess({})): Koa {
   const app = new Koa();
   app.silent = true;
   app.on('error', (error: unknown) => logger.debug({ err: error }, 'response error'));
@@ -28,8 +34,12 @@ export function createApp(deps: HttpDeps, logger: Logger): Koa {
   app.use(errorFunnel(deps, logger));
   app.use(securityHeaders);
   app.use(views(VIEWS_FOLDER, { extension: 'pug', options: { cache: true, basedir: VIEWS_FOLDER } }));
+  app.use(earlyAccess(access, deps.base));
   app.use(requestBasics(deps));
+  // Public: the CSS, the browser script and the icon hold nothing secret, and the login page needs them.
   app.use(staticAssets(path.join(VIEWS_FOLDER, 'static'), '/admin/static'));
+  if (access instanceof TokenAccess) app.use(loginRoutes(deps, access));
+  app.use(accessGate(deps, access));
 
   const router = new Router();
   router.get('/', (ctx) => ctx.redirect(`${deps.base}/admin/task`));

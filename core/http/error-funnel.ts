@@ -14,11 +14,13 @@ export function errorFunnel(deps: HttpDeps, logger: Logger) {
     try {
       await next();
       if (ctx.body === undefined) {
-        if (ctx.status === 404) throw new TaskdeckError('ERR_NOT_FOUND', `no page at ${ctx.path.slice(0, 200)}`, { status: 404 });
+        // ctx.path is null for a request target Node's legacy URL parser reads as a host (`//?a#b@c`).
+        if (ctx.status === 404) throw new TaskdeckError('ERR_NOT_FOUND', `no page at ${(ctx.path ?? ctx.url).slice(0, 200)}`, { status: 404 });
         // The router's bare 405 and 501 (a POST to a GET route, an unknown method): same answer as any error.
         if (ctx.status === 405 || ctx.status === 501) {
           const allow = ctx.response.get('Allow');
-          throw new TaskdeckError('ERR_METHOD_NOT_ALLOWED', `method ${ctx.method.slice(0, 20)} is not allowed on this route: use ${allow || 'GET'}`, { status: ctx.status, headers: allow ? { Allow: allow } : {} });
+          // expose: a 501 (a method the router does not know) would otherwise read "internal error".
+          throw new TaskdeckError('ERR_METHOD_NOT_ALLOWED', `method ${ctx.method.slice(0, 20)} is not allowed on this route: use ${allow || 'GET'}`, { status: ctx.status, expose: true, headers: allow ? { Allow: allow } : {} });
         }
       }
     } catch (thrown) {

@@ -1,49 +1,42 @@
-/** The Node HTTP server: the Koa app for requests, the LiveHub for WebSocket upgrades, bounded sizes. */
+/** The standalone Node HTTP server: the admin's Koa app for requests, its LiveHub for upgrades, bounded sizes. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopback } from '../config.js';
 import type { Kernel } from '../kernel.js';
-import { LiveHub } from '../live/live-hub.js';
-import { VIEWS_FOLDER, createApp } from './app.js';
-import type { HttpDeps } from './http-context.js';
-import { resultFragmentRenderer } from './result-fragment.js';
+import { AdminSurface } from './admin-surface.js';
+import type { AdminAccess } from './auth-access.js';
 
 export interface HttpServerOptions {
   kernel: Kernel;
+  /** Path prefix of links and cookies, for a reverse proxy that serves taskdeck under it (and strips it). */
   base?: string;
   syncWaitMs?: number;
+  /** Default: the kernel's token (`config.token`), else open (loopback only). */
+  access?: AdminAccess;
+  /** Believe X-Forwarded-Proto/-For from a reverse proxy (default false). */
+  trustProxy?: boolean;
 }
 
 export class HttpServer {
   readonly #server: http.Server;
-  readonly #hub: LiveHub;
+  readonly #surface: AdminSurface;
   #stopped = false;
 
   constructor(options: HttpServerOptions) {
     const { kernel } = options;
-    const base = options.base ?? '';
-    const deps: HttpDeps = {
-      service: kernel.service,
-      history: kernel.history,
-      presets: kernel.presets,
-      registry: kernel.registry,
-      plugins: kernel.plugins,
-      base,
+    // Bound to loopback, the Host header must name loopback (DNS rebinding). Bound elsewhere, a token is
+    // required (config refuses to start without one) and it is the protection: any Host is answered.
+    this.#surface = new AdminSurface({
+      kernel,
+      base: options.base,
+      access: options.access,
       loopbackOnly: isLoopback(kernel.config.host),
-      syncWaitMs: options.syncWaitMs ?? 30_000,
-      now: Date.now,
-    };
-    const app = createApp(deps, kernel.logger);
-    this.#hub = new LiveHub({
-      service: kernel.service,
-      base,
-      loopbackOnly: deps.loopbackOnly,
-      logger: kernel.logger,
-      renderResultHtml: resultFragmentRenderer(VIEWS_FOLDER, base, Date.now),
+      trustProxy: options.trustProxy,
+      syncWaitMs: options.syncWaitMs,
     });
-    this.#server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 30_000 }, app.callback());
+    this.#server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 30_000 }, this.#surface.app.callback());
     this.#server.on('upgrade', (req, socket, head) => {
-      if (!this.#hub.handleUpgrade(req, socket, head)) socket.destroy();
+      if (!this.#surface.handleUpgrade(req, socket, head)) socket.destroy();
     });
     this.#server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
@@ -68,7 +61,7 @@ export class HttpServer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await this.#hub.stop();
+    await this.#surface.stop();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();

@@ -10,6 +10,7 @@ import { debugContext } from './formats/debug-context.js';
 import { first, buildQuery } from './parse-query.js';
 import type { HttpDeps, RequestState } from './http-context.js';
 import type { LayoutLocals } from './view-models.js';
+import { hasSession, isSignedIn } from './auth-gate.js';
 import { Readable } from 'node:stream';
 
 export interface Page {
@@ -69,15 +70,18 @@ export function layoutLocals(ctx: Context, deps: HttpDeps, title: string, crumbs
   const { query, nonce } = state(ctx);
   const formatLinks = ['json', 'csv', 'xml', 'yaml'].map((format) => {
     const values: Record<string, string | string[]> = formatPath ? { t: format } : { ...query, t: format };
-    return { format, href: `${formatPath ?? ctx.path}?${buildQuery(values)}` };
+    // ctx.path is the path inside the admin: mounted under a prefix, the browser needs the prefix too.
+    return { format, href: `${formatPath ?? deps.base + ctx.path}?${buildQuery(values)}` };
   });
   return {
     title,
     crumbs,
-    pluginFailures: deps.plugins.failures(),
+    // File paths and error text are for those who got in, not for the login page or a 401.
+    pluginFailures: isSignedIn(ctx) ? deps.plugins.failures() : [],
     nonce,
     icon: iconSvg,
     formatLinks,
     base: deps.base,
+    signOutHref: hasSession(ctx) ? `${deps.base}/admin/logout` : null,
   };
 }

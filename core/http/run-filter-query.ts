@@ -53,6 +53,8 @@ export function parseRunListQuery(query: QueryValues): RunListQuery {
 
   const q = (first(query, 'q') ?? '').trim();
   if (q.length > MAX_SEARCH_LENGTH) throw badRequest(`parameter "q": expected at most ${MAX_SEARCH_LENGTH} characters, got ${q.length}`, invalid('q', `at most ${MAX_SEARCH_LENGTH} characters`));
+  // FTS5 fails on NUL (and there is nothing to find with control characters): refuse before any row streams.
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(q)) throw badRequest('parameter "q": control characters cannot be searched', invalid('q', 'control characters cannot be searched'));
   if (q) filter.q = q;
 
   const minMs = first(query, 'minMs') ?? '';

@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { TaskdeckError, badRequest, runNotFound } from '../errors.js';
 import type { StoredRun } from '../tasks/run-repository.js';
+import { linesWithMarkers } from '../tasks/log-buffer.js';
 import { storedToResult, storedToRow, RUN_ROW_COLUMNS } from '../tasks/stored-result.js';
 import { RUN_STATUSES } from '../tasks/types.js';
 import { contentDisposition } from './formats/select-format.js';
@@ -97,7 +98,8 @@ export function runRoutes(router: Router, deps: HttpDeps): void {
     if (state(ctx).format !== 'html') {
       const logs = await service.getLogs(id);
       const result = active ? active.snapshot() : storedToResult(stored, logs, current ?? undefined);
-      await respond(ctx, deps, { view: 'run-detail', title: '', locals: {}, data: { ...result, logs: logs.map((l) => l.msg), ...versions }, root: 'result', filename: `run-${id}` });
+      // The stored lines, with the marker where the log cap dropped some (as the Result promises).
+      await respond(ctx, deps, { view: 'run-detail', title: '', locals: {}, data: { ...result, logs: linesWithMarkers(logs), ...versions }, root: 'result', filename: `run-${id}` });
       return;
     }
     // Only the end of a long log: the page opens at once whatever its length; earlier lines load on demand.

@@ -117,7 +117,8 @@ export function argPairs(args: Record<string, unknown>, fields: readonly Field[]
 }
 
 function pairsToValues(pairs: ArgPairs): Record<string, string[]> {
-  const values: Record<string, string[]> = {};
+  // No prototype: an undeclared argument may be called `toString` or `valueOf`.
+  const values = Object.create(null) as Record<string, string[]>;
   for (const [key, value] of pairs) (values[key] ??= []).push(value);
   return values;
 }

@@ -21,6 +21,8 @@ export interface LayoutLocals {
   formatLinks: { format: string; href: string }[];
   /** Path prefix where the admin is mounted ('' standalone). */
   base: string;
+  /** The logout link, for a browser signed in with the login form (token mode). */
+  signOutHref: string | null;
 }
 
 export interface RunSummaryView {

@@ -1,7 +1,8 @@
 /**
- * WebSocket endpoints on the app's own HTTP server (`noServer` + `handleUpgrade`):
+ * WebSocket endpoints on the app's own HTTP server, or a host app's (`noServer` + `handleUpgrade`):
  * `/admin/task/{key}/start` starts a run and streams it; `/admin/run/{id}/watch` attaches to a run.
- * Every upgrade passes the same checks as the HTTP routes before any `101`, plus an `Origin` check.
+ * Every upgrade passes the same checks as the HTTP routes before any `101`: the Host, access (token,
+ * session cookie or the host's hook), an `Origin` check, and the state-change guards on `/start`.
  */
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -10,6 +11,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TaskdeckError, runNotFound, taskNotFound } from '../errors.js';
 import { parseQuery, first } from '../http/parse-query.js';
+import type { AccessOutcome } from '../http/auth-access.js';
+import { refusal } from '../http/auth-access.js';
 import { checkHost, checkStateChange, checkWebSocketOrigin } from '../http/request-guards.js';
 import { splitTaskQuery } from '../http/task-query.js';
 import { isTaskKey } from '../tasks/task.js';
@@ -27,8 +30,13 @@ const MAX_CLIENT_MESSAGE = 64 * 1024;
 
 export interface LiveHubOptions {
   service: TaskService;
+  /** Prefix of the links in messages (`href`, `watchPath`). */
   base: string;
+  /** Prefix incoming upgrade paths must carry ('' standalone; the mount prefix on a host's server). */
+  pathPrefix?: string;
   loopbackOnly: boolean;
+  /** Who is asking (default: everyone is let in). */
+  identify?: (req: IncomingMessage) => Promise<AccessOutcome>;
   logger: Logger;
   renderResultHtml: (result: ResultJson) => string;
   heartbeatMs?: number;
@@ -49,7 +57,9 @@ export class LiveHub {
   /** Handles an HTTP upgrade if it is for one of our paths; returns false otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.startsWith(this.#o.base) ? url.pathname.slice(this.#o.base.length) : url.pathname;
+    const prefix = this.#o.pathPrefix ?? '';
+    if (!url.pathname.startsWith(`${prefix}/`)) return false;
+    const path = url.pathname.slice(prefix.length);
     const start = START_PATH.exec(path);
     const watch = WATCH_PATH.exec(path);
     if (!start && !watch) return false;
@@ -70,7 +80,11 @@ export class LiveHub {
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, taskKey?: string, runId?: string): Promise<void> {
     const { service, loopbackOnly } = this.#o;
     checkHost({ method: req.method ?? 'GET', headers: req.headers, loopbackOnly });
-    checkWebSocketOrigin(req.headers);
+    const who = this.#o.identify ? await this.#o.identify(req) : ({ ok: true, via: 'open' } as const);
+    if (!who.ok) throw refusal(who, this.#o.base);
+    // Browsers send no Fetch Metadata on a WebSocket handshake, but always Origin: for a session cookie,
+    // the Origin check is what tells our own page from a replayed cookie (the HTTP routes use Sec-Fetch-Site).
+    checkWebSocketOrigin(req.headers, { bearer: who.via === 'bearer' });
     const query = parseQuery(url.search.slice(1));
     if (taskKey !== undefined) {
       checkStateChange({ method: req.method ?? 'GET', headers: req.headers, loopbackOnly });
@@ -141,7 +155,9 @@ function refuse(socket: Duplex, error: unknown, logger: Logger): void {
   const status = known ? error.status : 500;
   const body = JSON.stringify({ status, code: known ? error.code : 'ERR_INTERNAL', message: known && error.expose ? error.message : 'internal error', ...(known ? error.details : {}) });
   if (!socket.writable) return void socket.destroy();
+  // Our own headers only (WWW-Authenticate, Retry-After), never text from the request.
+  const extra = known ? Object.entries(error.headers).map(([name, value]) => `${name}: ${value.replace(/[\r\n]/g, ' ')}\r\n`).join('') : '';
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }

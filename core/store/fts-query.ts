@@ -4,7 +4,8 @@
  * trailing `*` keeps its prefix meaning. Returns null when nothing searchable is left.
  */
 export function toFtsQuery(text: string): string | null {
-  const words = text.match(/"[^"]*"|[^\s"]+/g) ?? [];
+  // Control characters (NUL above all) make FTS5 fail: they are never part of a word.
+  const words = text.replace(/[\u0000-\u001f\u007f]/g, ' ').match(/"[^"]*"|[^\s"]+/g) ?? [];
   const phrases = words
     .map((word) => {
       const prefix = word.endsWith('*') && !word.startsWith('"');

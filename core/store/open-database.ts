@@ -1,12 +1,14 @@
 /**
  * Opens the SQLite file twice: one read-write connection that is the only writer, and one read-only
  * connection for history pages and exports, so a long read never waits behind a write (WAL).
+ * An existing file is checked read-only before anything writes to it (see `database-file.ts`). A
+ * `-wal` and `-shm` left by a crash are SQLite's to recover when the file opens: taskdeck never
+ * deletes, moves or truncates them.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { TaskdeckError } from '../errors.js';
+import { cannotOpen, checkExistingDatabase, checkWritable, prepareDatabaseFile } from './database-file.js';
 import type { Schema } from './schema.js';
 import { stripAnsi } from './strip-ansi.js';
 
@@ -20,22 +22,29 @@ export interface OpenedDatabase {
 }
 
 export async function openDatabase(file: string): Promise<OpenedDatabase> {
-  const resolved = file === ':memory:' ? file : path.resolve(file);
-  if (resolved !== ':memory:') fs.mkdirSync(path.dirname(resolved), { recursive: true });
+  const resolved = prepareDatabaseFile(file);
+  checkExistingDatabase(resolved);
   const writeHandle = openHandle(resolved, false);
   try {
+    writeHandle.pragma('busy_timeout = 5000');
     writeHandle.pragma('journal_mode = WAL');
     writeHandle.pragma('synchronous = FULL');
-    writeHandle.pragma('busy_timeout = 5000');
     writeHandle.pragma('wal_autocheckpoint = 10000');
-    const check = writeHandle.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(`quick_check says: ${String(check)}`);
+    if (resolved !== ':memory:') checkWritable(resolved, writeHandle);
   } catch (error) {
     writeHandle.close();
-    throw storeError(resolved, error);
+    throw error instanceof TaskdeckError ? error : cannotOpen(resolved, error);
   }
   // An in-memory database cannot be shared between two handles: read through the writer then.
-  const readHandle = resolved === ':memory:' ? writeHandle : openHandle(resolved, true);
+  let readHandle = writeHandle;
+  if (resolved !== ':memory:') {
+    try {
+      readHandle = openHandle(resolved, true);
+    } catch (error) {
+      writeHandle.close();
+      throw error;
+    }
+  }
   if (readHandle !== writeHandle) readHandle.pragma('busy_timeout = 5000');
   // The search index reads log lines through a view that calls it (migration 0003).
   for (const handle of new Set([writeHandle, readHandle])) handle.function('strip_ansi', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? stripAnsi(text) : text));
@@ -63,15 +72,6 @@ function openHandle(file: string, readonly: boolean): Database.Database {
   try {
     return new Database(file, { readonly, fileMustExist: readonly });
   } catch (error) {
-    throw storeError(file, error);
+    throw cannotOpen(file, error);
   }
-}
-
-function storeError(file: string, cause: unknown): TaskdeckError {
-  const code = (cause as { code?: unknown })?.code;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new TaskdeckError('ERR_STORE', `cannot open the database ${file}: ${typeof code === 'string' ? `${code}: ` : ''}${reason}`, {
-    status: 503,
-    cause,
-  });
 }

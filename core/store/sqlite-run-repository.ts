@@ -320,7 +320,7 @@ export class SqliteRunRepository implements RunRepository {
   }
 
   async close(): Promise<void> {
-    await this.#queue.idle();
+    await this.#queue.close();
   }
 
   async #numOf(trx: Transaction<Schema>, runId: string): Promise<number> {

@@ -234,9 +234,27 @@ export function coerceCodeArgs(task: ArgsTask, args: Record<string, unknown>): T
           : checkValue(field, coerceTypedValue(field, given));
     collect(coerced, problems, field.key, parsed);
   }
-  for (const key of undeclaredKeys(task, args, problems)) setArg(coerced, key, args[key]);
+  for (const key of undeclaredKeys(task, args, problems)) {
+    const unstorable = jsonProblem(args[key]);
+    if (unstorable === undefined) setArg(coerced, key, args[key]);
+    else problems.push({ name: key, reason: unstorable });
+  }
   if (problems.length > 0) throw invalidArgs(task.key, problems);
   return coerced;
+}
+
+/**
+ * Arguments are stored as JSON with their run: an undeclared value JSON cannot write (a BigInt, a
+ * cycle, a throwing toJSON) is refused here, naming the argument, instead of failing in the store.
+ */
+function jsonProblem(value: unknown): string | undefined {
+  try {
+    JSON.stringify(value);
+    return undefined;
+  } catch (error) {
+    const why = String((error as Error)?.message ?? error).split('\n')[0];
+    return `expected a value JSON can store, got ${describeValue(value)} (${why})`;
+  }
 }
 
 /**

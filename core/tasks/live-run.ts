@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import { describeThrown } from '../errors.js';
 import { toPlain } from './to-plain.js';
 import { LogBuffer, linesWithMarkers } from './log-buffer.js';
-import { capLineLength, formatLogParts, splitLogLines } from './log-lines.js';
+import { capLineLength, formatLogParts, splitLogLines, wellFormed } from './log-lines.js';
 import { microsToMillis } from './micros.js';
-import type { LogLine, LogStream, RunCompletion, RunRepository } from './run-repository.js';
+import { isRetryableStoreError, type LogLine, type LogStream, type RunCompletion, type RunRepository } from './run-repository.js';
 import { taskToJson } from './task.js';
 import type { Progress, ResultHandle, ResultJson, RunStatus, Task, TaskArgs } from './types.js';
 
@@ -31,6 +31,10 @@ export interface LogLimits {
 
 /** Dropped lines are deleted from the store in steps of at least this many, not line by line. */
 const DROP_STEP = 1000;
+
+/** Pauses between attempts to record a run's outcome while the storage fails (disk full): 0.1 s doubling to 5 s. */
+const COMPLETION_RETRY_FIRST_MS = 100;
+const COMPLETION_RETRY_MAX_MS = 5000;
 
 /** Bytes of JSON a run's metadata may hold, all keys together. */
 const MAX_METADATA_BYTES = 64 * 1024;
@@ -103,6 +107,8 @@ export class LiveRun implements ResultHandle {
   #outcome: Outcome | null = null;
   #result: ResultJson | null = null;
   #storageError: unknown = null;
+  /** Lines handed out that the store refused (their batch failed): never shown to a subscriber. */
+  #unstoredLines = 0;
   readonly #done: Promise<ResultJson>;
   #resolveDone!: (result: ResultJson) => void;
 
@@ -146,7 +152,7 @@ export class LiveRun implements ResultHandle {
 
   appendLine(msg: string, stream: LogStream): void {
     if (this.#outcome) return;
-    const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream, msg: capLineLength(msg, this.#options.limits.maxLineLength) };
+    const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream, msg: capLineLength(wellFormed(msg), this.#options.limits.maxLineLength) };
     this.#lines.push(line);
     this.#pendingLines.push(line);
     this.#scheduleFlush();
@@ -154,7 +160,7 @@ export class LiveRun implements ResultHandle {
 
   addTags(...tags: string[]): void {
     if (this.#outcome) return;
-    for (const tag of tags) if (typeof tag === 'string') this.#tags.add(tag);
+    for (const tag of tags) if (typeof tag === 'string') this.#tags.add(wellFormed(tag));
   }
 
   /** Sets a key of the Result's metadata; ignored once the run is completed, like a log line. */
@@ -220,8 +226,10 @@ export class LiveRun implements ResultHandle {
         drop ? repo.dropLogs(this.id, drop.from, drop.to) : undefined,
       ]);
     } catch (error) {
+      // Not shown to anyone, so nothing acknowledged is missing; the run will end `error: storage: …`.
+      if (this.#storageError === null) this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
       this.#storageError ??= error;
-      this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
+      this.#unstoredLines += lines.length;
       return;
     }
     for (const line of lines) this.#emit({ type: 'log', line });
@@ -248,6 +256,7 @@ export class LiveRun implements ResultHandle {
     if (this.#storageError && final.status === 'ok') {
       final.status = 'error';
       final.error = `storage: ${describeThrown(this.#storageError)}`;
+      if (this.#unstoredLines > 0) final.error += ` (${this.#unstoredLines} log line(s) could not be recorded)`;
     }
     const result = this.#toJson(final, elapsedUs);
     const completion: RunCompletion = {
@@ -265,15 +274,32 @@ export class LiveRun implements ResultHandle {
       logsDropped: this.#lines.dropped,
       progress: this.#progress,
     };
-    try {
-      await this.#options.repository.completeRun(completion);
-    } catch (error) {
-      this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run');
-    }
+    await this.#recordCompletion(completion);
     this.#result = result;
     this.#emit({ type: 'complete', result });
     this.#listeners.clear();
     this.#resolveDone(result);
+  }
+
+  /**
+   * Writes the outcome; while the storage fails (disk full) it tries again, pausing longer each time,
+   * until it is written or the store closes. Until then the row reads `running`, which the next
+   * start-up turns into `interrupted` if the process ends first: the outcome is late, never wrong.
+   */
+  async #recordCompletion(completion: RunCompletion): Promise<void> {
+    for (let pause = COMPLETION_RETRY_FIRST_MS; ; pause = Math.min(pause * 2, COMPLETION_RETRY_MAX_MS)) {
+      try {
+        await this.#options.repository.completeRun(completion);
+        return;
+      } catch (error) {
+        if (!isRetryableStoreError(error)) {
+          this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run');
+          return;
+        }
+        if (pause === COMPLETION_RETRY_FIRST_MS) this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run: retrying until the storage recovers');
+        await new Promise((resolve) => setTimeout(resolve, pause).unref());
+      }
+    }
   }
 
   #serialiseData(raw: unknown): { dataJson: string | null; data: unknown; tooLarge: number | null } {

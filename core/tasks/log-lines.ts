@@ -26,3 +26,11 @@ export function capLineLength(line: string, max: number): string {
   if (line.length <= max) return line;
   return `${line.slice(0, max)} … [${line.length - max} characters truncated]`;
 }
+
+/**
+ * One U+FFFD per lone surrogate. SQLite would otherwise receive invalid UTF-8 (WTF-8 bytes) and hand
+ * back three U+FFFD, so history would differ from what the live stream showed.
+ */
+export function wellFormed(text: string): string {
+  return /\p{Surrogate}/u.test(text) ? text.replace(/\p{Surrogate}/gu, '\uFFFD') : text;
+}

@@ -1,9 +1,17 @@
 /**
  * The contract between the task layer and whatever keeps history. `tasks/` reaches the database only
  * through this interface, so a PostgreSQL store can replace SQLite without touching the kernel.
- * Every write resolves once it is durable (committed).
+ * Every write resolves once it is durable (committed). A write the storage cannot take now (disk full,
+ * I/O error, database locked) rejects with an `ERR_STORE` error that `isRetryableStoreError` accepts:
+ * nothing of it was written, and the same write may succeed later.
  */
+import { TaskdeckError } from '../errors.js';
 import type { Progress, RunStatus, TaskArgs } from './types.js';
+
+/** True for a write that failed because of the storage, not because of what was written: retry it later. */
+export function isRetryableStoreError(error: unknown): boolean {
+  return error instanceof TaskdeckError && error.code === 'ERR_STORE' && error.details.retryable === true;
+}
 
 export type LogStream = 'log' | 'stderr' | 'system';
 

@@ -10,13 +10,20 @@ export const MAX_DEPTH = 64;
 export const CIRCULAR = '[Circular]';
 export const TOO_DEEP = '[Too deep]';
 
-export function toPlain(value: unknown): unknown {
-  const plain = convert(value, 0, [], '');
+/**
+ * Levels a response may wrap around data that was normalised on its own (a run's `data` sits inside
+ * the Result, inside a page, inside the debug envelope): serialising a page allows MAX_DEPTH plus these,
+ * so stored data comes back as stored instead of losing its deepest level to the envelope.
+ */
+export const ENVELOPE_DEPTH = 16;
+
+export function toPlain(value: unknown, maxDepth = MAX_DEPTH): unknown {
+  const plain = convert(value, 0, [], '', maxDepth);
   return plain === undefined ? null : plain;
 }
 
 /** `undefined` means "drop it" (in an object) or null (in an array), as JSON.stringify does. */
-function convert(value: unknown, depth: number, ancestors: object[], key: string): unknown {
+function convert(value: unknown, depth: number, ancestors: object[], key: string, maxDepth: number): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -32,12 +39,12 @@ function convert(value: unknown, depth: number, ancestors: object[], key: string
   }
   if (value === null) return null;
   const object = value as object;
-  if (depth > MAX_DEPTH) return TOO_DEEP;
+  if (depth > maxDepth) return TOO_DEEP;
   // Only ancestors count: the same object reached twice along different paths is copied twice.
   if (ancestors.includes(object)) return CIRCULAR;
   ancestors.push(object);
   try {
-    return convertObject(object, depth, ancestors, key);
+    return convertObject(object, depth, ancestors, key, maxDepth);
   } catch (error) {
     return unserializable(error);
   } finally {
@@ -45,8 +52,8 @@ function convert(value: unknown, depth: number, ancestors: object[], key: string
   }
 }
 
-function convertObject(object: object, depth: number, ancestors: object[], key: string): unknown {
-  if (Array.isArray(object)) return convertArray(object, depth, ancestors);
+function convertObject(object: object, depth: number, ancestors: object[], key: string, maxDepth: number): unknown {
+  if (Array.isArray(object)) return convertArray(object, depth, ancestors, maxDepth);
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
   if (ArrayBuffer.isView(object)) return bytes(object.buffer, object.byteOffset, object.byteLength);
   if (object instanceof ArrayBuffer || object instanceof SharedArrayBuffer) return bytes(object, 0, object.byteLength);
@@ -54,42 +61,42 @@ function convertObject(object: object, depth: number, ancestors: object[], key: 
   if (typeof toJSON === 'function') {
     const replaced: unknown = toJSON.call(object, key);
     // A toJSON returning `this` would recurse forever; read the object's own properties instead.
-    if (replaced !== object) return convert(replaced, depth + 1, ancestors, key);
-    return convertRecord(object, depth, ancestors);
+    if (replaced !== object) return convert(replaced, depth + 1, ancestors, key, maxDepth);
+    return convertRecord(object, depth, ancestors, maxDepth);
   }
-  if (object instanceof Map) return convertMap(object, depth, ancestors);
-  if (object instanceof Set) return convertArray([...object], depth, ancestors);
+  if (object instanceof Map) return convertMap(object, depth, ancestors, maxDepth);
+  if (object instanceof Set) return convertArray([...object], depth, ancestors, maxDepth);
   if (object instanceof Error) return { name: String(object.name), message: String(object.message) };
   if (object instanceof String || object instanceof Boolean) return object.valueOf();
   if (object instanceof Number) return plainNumber(object.valueOf());
   if (object instanceof BigInt) return object.toString();
   if (object instanceof RegExp) return String(object);
-  return convertRecord(object, depth, ancestors);
+  return convertRecord(object, depth, ancestors, maxDepth);
 }
 
-function convertArray(array: readonly unknown[], depth: number, ancestors: object[]): unknown[] {
+function convertArray(array: readonly unknown[], depth: number, ancestors: object[], maxDepth: number): unknown[] {
   const out = new Array<unknown>(array.length);
   for (let i = 0; i < array.length; i++) {
-    const item = convert(read(array, i), depth + 1, ancestors, String(i));
+    const item = convert(read(array, i), depth + 1, ancestors, String(i), maxDepth);
     out[i] = item === undefined ? null : item;
   }
   return out;
 }
 
-function convertRecord(object: object, depth: number, ancestors: object[]): Record<string, unknown> {
+function convertRecord(object: object, depth: number, ancestors: object[], maxDepth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(object)) {
-    const item = convert(read(object, key), depth + 1, ancestors, key);
+    const item = convert(read(object, key), depth + 1, ancestors, key, maxDepth);
     if (item !== undefined) setOwn(out, key, item);
   }
   return out;
 }
 
-function convertMap(map: Map<unknown, unknown>, depth: number, ancestors: object[]): Record<string, unknown> {
+function convertMap(map: Map<unknown, unknown>, depth: number, ancestors: object[], maxDepth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [rawKey, rawValue] of map) {
     const key = mapKey(rawKey);
-    const item = convert(rawValue, depth + 1, ancestors, key);
+    const item = convert(rawValue, depth + 1, ancestors, key, maxDepth);
     if (item !== undefined) setOwn(out, key, item);
   }
   return out;

@@ -187,7 +187,7 @@
     var label = '';
     for (var i = 0; i < form.elements.length; i++) {
       var el = form.elements[i];
-      if (!el.name || el.disabled || el.name === '_checkboxes') continue;
+      if (!el.name || el.disabled || el.name === '_checkboxes' || el.name === 'presetKey' || el.name === 'presetTitle') continue;
       if (el.name === 'category') {
         label = el.value;
         continue;

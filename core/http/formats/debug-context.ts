@@ -1,4 +1,4 @@
-import { setOwn, toPlain } from '../../tasks/to-plain.js';
+import { ENVELOPE_DEPTH, MAX_DEPTH, setOwn, toPlain } from '../../tasks/to-plain.js';
 
 /**
  * The body of `?format=debug`: what the server saw of the request, and the page's data. Unlike the
@@ -49,7 +49,7 @@ export function debugContext(input: DebugInput): DebugContext {
       query: redactQuery(input.query),
       headers: redactHeaders(input.headers),
     },
-    data: toPlain(input.data),
+    data: toPlain(input.data, MAX_DEPTH + ENVELOPE_DEPTH),
   };
 }
 

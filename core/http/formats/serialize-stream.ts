@@ -2,7 +2,7 @@ import { csvHeader, csvRecord, VALUE_COLUMN } from './csv-text.js';
 import { jsonText } from './json-text.js';
 import type { DataFormat, RootName, SerializeOptions } from './serialize.js';
 import { repairFor } from './text-safety.js';
-import { isRecord, toPlain } from '../../tasks/to-plain.js';
+import { ENVELOPE_DEPTH, MAX_DEPTH, isRecord, toPlain } from '../../tasks/to-plain.js';
 import { assertRootName, closeTag, DECLARATION, itemName, openTag, xmlDocument, xmlElement } from './xml-text.js';
 import { yamlText } from './yaml-text.js';
 
@@ -41,7 +41,7 @@ export async function* serializeStream(
   let index = 0;
   let buffer = '';
   for await (const row of rows) {
-    const plain = repairFor(format, toPlain(row));
+    const plain = repairFor(format, toPlain(row, MAX_DEPTH + ENVELOPE_DEPTH));
     if (index === 0) buffer += codec.head(plain);
     buffer += codec.item(plain, index++);
     if (buffer.length >= CHUNK_CHARS) {

@@ -1,7 +1,7 @@
 import { csvColumns, csvHeader, csvRecord } from './csv-text.js';
 import { jsonText } from './json-text.js';
 import { repairFor } from './text-safety.js';
-import { toPlain } from '../../tasks/to-plain.js';
+import { ENVELOPE_DEPTH, MAX_DEPTH, toPlain } from '../../tasks/to-plain.js';
 import { xmlDocument } from './xml-text.js';
 import { yamlText } from './yaml-text.js';
 
@@ -24,7 +24,8 @@ export interface SerializeOptions {
 }
 
 export function serialize(format: DataFormat, root: RootName, data: unknown, options: SerializeOptions = {}): string {
-  const plain = repairFor(format, toPlain(data));
+  // Stored data is already within MAX_DEPTH; the page around it must not cost it its deepest level.
+  const plain = repairFor(format, toPlain(data, MAX_DEPTH + ENVELOPE_DEPTH));
   switch (format) {
     case 'json':
       return jsonText(plain);

@@ -15,10 +15,12 @@ export const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 const ITEM_NAMES: Readonly<Record<string, string>> = { tasks: 'task', runs: 'run' };
 
 // NCName of XML 1.0 (5th edition): a Name without `:`, whose prefix would need a namespace declaration.
+// Without the 5th edition's astral range (U+10000-U+EFFFF): readers of the earlier editions, and
+// fast-xml-parser, refuse a name such as `😀`, so such a key goes in `<entry key="…">`.
 const NAME_START = [
   'A-Z_a-z',
   '\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C\\u200D',
-  '\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}',
+  '\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD',
 ].join('');
 const NAME_CHAR = `${NAME_START}\\-.0-9\\u00B7\\u0300-\\u036F\\u203F\\u2040`;
 const NCNAME = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, 'u');

@@ -50,6 +50,8 @@ export function yamlText(value: unknown): string {
       if (AMBIGUOUS.test(node.value) || NON_PRINTABLE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
     },
   });
-  const text = doc.toString({ lineWidth: 0 });
+  // One line per double-quoted string: `yaml` folds a long one at its line breaks and then writes a line
+  // holding only a space as `\\ ` (read back as a backslash) instead of `\ `.
+  const text = doc.toString({ lineWidth: 0, doubleQuotedMinMultiLineLength: Number.MAX_SAFE_INTEGER });
   return NON_PRINTABLE.test(text) ? text.replace(NON_PRINTABLE_ALL, escapeNonPrintable) : text;
 }
