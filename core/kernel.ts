@@ -61,28 +61,23 @@ export class Kernel {
   }
 
   get service(): TaskService {
-    if (!this.#service) throw new TypeError('the kernel is not started: call kernel.start() first');
-    return this.#service;
+    return started(this.#service);
   }
 
   get plugins(): PluginLoader {
-    if (!this.#plugins) throw new TypeError('the kernel is not started: call kernel.start() first');
-    return this.#plugins;
+    return started(this.#plugins);
   }
 
   get history(): History {
-    if (!this.#history) throw new TypeError('the kernel is not started: call kernel.start() first');
-    return this.#history;
+    return started(this.#history);
   }
 
   get presets(): Presets {
-    if (!this.#presets) throw new TypeError('the kernel is not started: call kernel.start() first');
-    return this.#presets;
+    return started(this.#presets);
   }
 
   get retention(): Retention {
-    if (!this.#retention) throw new TypeError('the kernel is not started: call kernel.start() first');
-    return this.#retention;
+    return started(this.#retention);
   }
 
   /** The address the HTTP server listens on (after start). */
@@ -206,4 +201,9 @@ function schedulePrune(retention: Retention, intervalMs: number, logger: Logger)
     clearInterval(every);
     await running;
   };
+}
+
+function started<T>(part: T | null): T {
+  if (part === null) throw new TypeError('the kernel is not started: call kernel.start() first');
+  return part;
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { expect } from 'chai';
+import { killMidRun } from '../fixtures/kill-mid-run.js';
 import { bootKernel } from '../helpers/boot-kernel.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { integrityCheck } from '../fixtures/db-file.js';
@@ -43,19 +43,7 @@ describe('storage: the -wal and -shm a crash leaves behind', function () {
   after(() => removeDir(dir));
 
   it('are recovered when the database opens (committed lines come back) and never deleted by taskdeck', async () => {
-    fs.mkdirSync(path.join(dir, 'plugins'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/run-until-killed.ts', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [runId, seenSeq] = await new Promise<[string, number]>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /^(\S+) (\d+)\n/.exec(out);
-        if (match) resolve([match[1]!, Number(match[2])]);
-      });
-      child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-    });
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const { runId, seenSeq } = await killMidRun(dir);
 
     const db = path.join(dir, 'taskdeck.db');
     // The committed lines live only in the WAL: the checkpoint threshold (10,000 pages) was never reached.

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { killMidRun } from '../fixtures/kill-mid-run.js';
 import { bootKernel } from '../helpers/boot-kernel.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 
@@ -34,19 +34,7 @@ describe('run history in SQLite', () => {
 
   it('marks a run interrupted after kill -9 mid-run, keeping the lines written before the kill', async function () {
     this.timeout(30_000);
-    fs.mkdirSync(path.join(dir, 'plugins'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/run-until-killed.ts', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [runId, seenSeq] = await new Promise<[string, number]>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /^(\S+) (\d+)\n/.exec(out);
-        if (match) resolve([match[1]!, Number(match[2])]);
-      });
-      child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-    });
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const { runId, seenSeq } = await killMidRun(dir);
 
     const restarted = await bootKernel({ dir });
     try {
