@@ -3,21 +3,13 @@ import { microsToMillis } from '../../core/tasks/micros.js';
 import type { StoredRun } from '../../core/tasks/run-repository.js';
 import { bootKernel, type TestKernel } from '../helpers/boot-kernel.js';
 import { CONTENT_TYPE, DATA_FORMATS, FORMATS, csvObjects, decodeEntities, errorMessage, parseBody, withFormat } from './http-client.js';
+import type { TaskStatsRow } from '../../core/http/analytics/task-analytics.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const TITLE = 'Step <Counter> & "co"';
 
-interface Row {
-  key: string;
-  title: string;
-  count: number;
-  ok: number;
-  failed: number;
-  successRate: number | null;
-  p50Us: number | null;
-  p95Us: number | null;
-}
+type Row = TaskStatsRow;
 interface Dashboard {
   window: string;
   since: string;
