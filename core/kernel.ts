@@ -53,6 +53,10 @@ export class Kernel {
   #http: HttpServer | null = null;
   #stops: (() => Promise<void>)[] = [];
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+  /** start() until it settled, its failure clean-up included: what a stop() during start-up waits for. */
+  #startup: Promise<void> | null = null;
+  #stopRequested = false;
+  #stopping: Promise<void> | null = null;
 
   constructor(config: Config, options: KernelOptions = {}) {
     this.config = config;
@@ -88,15 +92,24 @@ export class Kernel {
     return `http://${host}:${address.port}`;
   }
 
+  /**
+   * Builds the parts in order. A `stop()` while this runs (SIGTERM during start-up) ends it at the next
+   * step: what was built is stopped in reverse and start() rejects with ERR_KERNEL_STOPPED.
+   */
   async start(): Promise<this> {
     if (this.#state !== 'new') throw new TypeError(`kernel.start() called twice (state: ${this.#state})`);
     this.#state = 'starting';
+    this.#startup = this.#startUp();
+    await this.#startup;
+    return this;
+  }
+
+  async #startUp(): Promise<void> {
     try {
       await this.#boot();
       this.#state = 'started';
-      return this;
     } catch (error) {
-      await this.stop();
+      await this.#teardown();
       throw error;
     }
   }
@@ -113,19 +126,40 @@ export class Kernel {
     return this.registry.remove(key);
   }
 
-  /** Idempotent: stops what was started, in reverse order. */
+  /**
+   * Idempotent: stops what was started, in reverse order. During start-up it ends the start at its
+   * next step and resolves once everything built so far is stopped.
+   */
   async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
-    this.#state = 'stopping';
-    for (const stop of this.#stops.reverse()) {
-      try {
-        await stop();
-      } catch (error) {
-        this.logger.error({ err: error }, 'error while stopping');
-      }
+    if (this.#state === 'starting') {
+      this.#stopRequested = true;
+      // Ends the wait on a slow plugin import now rather than after its timeout (start-up then stops).
+      void this.#plugins?.stop();
+      await this.#startup?.catch(() => undefined);
     }
-    this.#stops = [];
-    this.#state = 'stopped';
+    if (this.#state === 'new') this.#state = 'stopped';
+    await this.#teardown();
+  }
+
+  #teardown(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping';
+      for (const stop of this.#stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          this.logger.error({ err: error }, 'error while stopping');
+        }
+      }
+      this.#stops = [];
+      this.#state = 'stopped';
+    })();
+    return this.#stopping;
+  }
+
+  /** Between the steps of #boot: a stop() asked for during start-up ends the start here. */
+  #continueStart(): void {
+    if (this.#stopRequested) throw new KernelStoppedError();
   }
 
   async #boot(): Promise<void> {
@@ -142,7 +176,9 @@ export class Kernel {
     const db = await openDatabase(dbFile);
     this.#db = db;
     this.#stops.push(() => db.close());
+    this.#continueStart();
     await migrateToLatest(db.writer);
+    this.#continueStart();
     const repository = new SqliteRunRepository(db);
     this.#stops.push(() => repository.close());
     const interrupted = server ? await repository.markInterrupted((this.#options.now ?? Date.now)()) : 0;
@@ -166,19 +202,28 @@ export class Kernel {
     this.#plugins = plugins;
     this.#stops.push(() => plugins.stop());
     await plugins.loadAll();
+    this.#continueStart();
     // After the plugins: a preset is registered over its base task.
     const presets = new Presets({ registry: this.registry, store: new SqlitePresetStore(db), logger, now: this.#options.now });
     this.#presets = presets;
     await presets.start();
     this.#stops.push(() => presets.stop());
-    if (server && config.watchPlugins) await plugins.watch();
+    this.#continueStart();
+    // The watcher's first scan (file system calls) runs while the HTTP server is built; start() still
+    // waits for both, so a started kernel always watches.
+    const watching = server && config.watchPlugins ? plugins.watch() : null;
+    watching?.catch(() => undefined); // awaited below; a failure is thrown there, not as unhandled
 
     if (server && this.#options.listen !== false) {
       const http = new HttpServer({ ...this.#options.http, kernel: this });
       this.#http = http;
       this.#stops.push(() => http.stop());
-      await http.listen(config.port, config.host);
+      await Promise.all([http.listen(config.port, config.host), watching]);
+      this.#continueStart();
       logger.info({ url: `${this.url}/admin/task`, db: db.file, cpus: os.availableParallelism() }, `taskdeck is serving ${this.url}/admin/task`);
+    } else {
+      await watching;
+      this.#continueStart();
     }
   }
 }
@@ -201,6 +246,16 @@ function schedulePrune(retention: Retention, intervalMs: number, logger: Logger)
     clearInterval(every);
     await running;
   };
+}
+
+/** start() ended early because stop() was called during start-up (a SIGTERM while booting, say). */
+export class KernelStoppedError extends Error {
+  readonly code = 'ERR_KERNEL_STOPPED';
+
+  constructor() {
+    super('the kernel was stopped during start-up');
+    this.name = 'KernelStoppedError';
+  }
 }
 
 function started<T>(part: T | null): T {

@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import pino from 'pino';
+import { configWith } from '../core/config.js';
+import { Kernel } from '../core/kernel.js';
 import { bootKernel, type TestKernel } from './helpers/boot-kernel.js';
 import { makeTempDir, removeDir } from './helpers/temp-dir.js';
 
@@ -45,6 +48,42 @@ describe('kernel: plugins folder of a running kernel', () => {
   });
 });
 
+/** A plugin whose import touches `marker`, then never finishes: a start-up caught in the middle. */
+const hangingPlugin = (marker: string) =>
+  `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(marker)}, '');\nawait new Promise(() => {});\nexport default { key: 'never', run: () => 'never' };\n`;
+
+describe('kernel: stop() during start()', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir();
+    fs.mkdirSync(path.join(dir, 'plugins'));
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
+  });
+  afterEach(() => removeDir(dir));
+
+  it('ends the start at once, rejects it with ERR_KERNEL_STOPPED and stops what was built (the database is free again)', async () => {
+    const marker = path.join(dir, 'importing');
+    fs.writeFileSync(path.join(dir, 'plugins', 'hang.ts'), hangingPlugin(marker));
+    const config = configWith({ port: 0, db: path.join(dir, 'taskdeck.db'), plugins: path.join(dir, 'plugins'), watchPlugins: false, logLevel: 'silent' });
+    const kernel = new Kernel(config, { logger: pino({ level: 'silent' }), listen: true });
+    const starting = kernel.start();
+    const outcome = starting.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await waitUntil(() => fs.existsSync(marker), 10_000);
+    await kernel.stop();
+    const error = (await outcome) as { code?: string } | null;
+    expect(error).to.include({ code: 'ERR_KERNEL_STOPPED' });
+    expect(() => kernel.url).to.throw(TypeError, /not listening/);
+    await kernel.stop(); // idempotent
+    // The instance lock and the database were released: another kernel starts on the same file.
+    fs.rmSync(path.join(dir, 'plugins', 'hang.ts'));
+    const again = await bootKernel({ dir });
+    await again.stop();
+  });
+});
+
 describe('kernel: the process entry (npm start)', () => {
   let dir: string;
   beforeEach(() => {
@@ -57,6 +96,24 @@ describe('kernel: the process entry (npm start)', () => {
     );
   });
   afterEach(() => removeDir(dir));
+
+  it('on SIGTERM during start-up, stops what was started and exits 0 without serving', async function () {
+    this.timeout(30_000);
+    const marker = path.join(dir, 'importing');
+    fs.writeFileSync(path.join(dir, 'plugins', 'hang.ts'), hangingPlugin(marker));
+    const db = path.join(dir, 'taskdeck.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'core/main.ts', '--port', '0', '--db', db, '--plugins', path.join(dir, 'plugins')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitUntil(() => fs.existsSync(marker), 20_000);
+    child.kill('SIGTERM');
+    expect(await exited).to.equal(0);
+    expect(out).to.include('"signal":"SIGTERM"').and.not.include('taskdeck is serving');
+    fs.rmSync(path.join(dir, 'plugins', 'hang.ts'));
+    const again = await bootKernel({ dir });
+    await again.stop();
+  });
 
   it('serves on its port, and on SIGTERM records the runs in flight as cancelled and exits 0', async function () {
     this.timeout(30_000);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { WAL_AUTOCHECKPOINT_PAGES } from '../../core/store/open-database.js';
 
 export interface HandWrittenRun {
   taskKey: string;
@@ -28,7 +29,7 @@ export class HandWrittenStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('wal_autocheckpoint = 10000');
+    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     this.#insertRun = this.db.prepare(
       `INSERT INTO runs (id, task_key, task_title, task_version, run_label, args_json, status, started_at, origin)
        VALUES (?, ?, ?, '', 'ad-hoc', '{}', 'running', ?, 'batch')`,

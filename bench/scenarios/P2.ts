@@ -65,20 +65,27 @@ export default async function p2(ctx: BenchContext): Promise<ScenarioResult[]> {
   const store = new HandWrittenStore(rawFile);
   const reader = new Database(kernel.config.db, { readonly: true });
   const countLines = reader.prepare('SELECT count(*) AS n FROM run_logs WHERE run_num = (SELECT num FROM runs WHERE id = ?)');
+  const indexedSeq = reader.prepare('SELECT log_indexed_seq AS seq FROM runs WHERE id = ?');
   ctx.record('linesPerRound', count);
   try {
     const m = await ctx.measure('lines/s', async () => {
-      const [taskdeck, delay] = await withLoopDelay(async () => {
+      // The window goes on until the run's log is searchable: indexing a long log follows its completion.
+      const [[taskdeck, searchableMs], delay] = await withLoopDelay(async () => {
         const start = performance.now();
         const run = await kernel.service.run(CHATTY_TASK, { lines: String(count) });
-        const rate = perSecond(count, performance.now() - start);
+        const done = performance.now();
+        const rate = perSecond(count, done - start);
         if (run.status !== 'ok') throw new Error(`the chatty run ended ${run.status}: ${run.error}`);
         const stored = (countLines.get(run.id) as { n: number }).n;
         if (stored !== count + 1) throw new Error(`expected ${count + 1} stored lines (with the completion line), found ${stored}`);
-        return rate;
+        await kernel.service.flush();
+        const searchable = performance.now();
+        const left = (indexedSeq.get(run.id) as { seq: number | null }).seq;
+        if (left !== null) throw new Error(`the run's log is indexed up to line ${left} only after a flush`);
+        return [rate, searchable - done] as const;
       });
       const [raw, rawDelay] = await withLoopDelay(() => rawBatched(store, count));
-      return { taskdeck, raw, p99Ms: delay.p99Ms, maxMs: delay.maxMs, rawP99Ms: rawDelay.p99Ms };
+      return { taskdeck, raw, searchableMs, p99Ms: delay.p99Ms, maxMs: delay.maxMs, rawP99Ms: rawDelay.p99Ms };
     });
     const scenario = `one task logging ${count.toLocaleString('en-US')} lines, all persisted`;
     return [
@@ -90,7 +97,7 @@ export default async function p2(ctx: BenchContext): Promise<ScenarioResult[]> {
         baselineLabel: `raw inserts, ${BATCH} lines/txn`,
         unit: 'lines/s',
         goal: ratioAtLeast(0.4),
-        notes: `the task yields every ${CHUNK} lines`,
+        notes: `the task yields every ${CHUNK} lines; rate up to the run's Result (every line committed); searchable (full-text index) ${Math.round(m.searchableMs)} ms later`,
       }),
       result({
         id: 'P2-delay',
@@ -100,7 +107,7 @@ export default async function p2(ctx: BenchContext): Promise<ScenarioResult[]> {
         baselineLabel: 'during the raw inserts',
         unit: 'ms',
         goal: below(50, 'ms'),
-        notes: `max ${m.maxMs.toFixed(1)} ms (monitorEventLoopDelay, 1 ms resolution)`,
+        notes: `max ${m.maxMs.toFixed(1)} ms (monitorEventLoopDelay, 1 ms resolution), until the run's log is searchable`,
       }),
     ];
   } finally {

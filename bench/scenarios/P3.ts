@@ -1,9 +1,10 @@
 /**
  * P3: reading a large history (1M runs and 10M log lines at full size): the first page, and a page
- * filtered by task, by an argument value (`arg.format=tar`) and by tag, timed as the server time of
+ * filtered by task, by an argument value (`arg.format=tar`), by tag and by a time range, timed as the server time of
  * `kernel.service.listRuns(...)` in process and as the full round trip of the history page over HTTP
  * (the HTML page: in any other format `/admin/run` is an export of every matching run, see P3-export).
  */
+import Database from 'better-sqlite3';
 import type { RunFilter } from '../../core/tasks/run-repository.js';
 import type { BenchContext } from '../lib/bench-context.js';
 import { bootBenchKernel } from '../lib/bench-kernel.js';
@@ -44,15 +45,29 @@ async function fetchText(url: string): Promise<string> {
   return text;
 }
 
+/** Start times of the runs a third and a half of the way up: an old range, where a scan from the newest run would read 500k rows first at 1M. */
+function timeRange(file: string, runs: number): { since: number; until: number; runs: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const [since, until] = db.prepare('SELECT started_at FROM runs WHERE num IN (?, ?) ORDER BY num').pluck().all(Math.floor(runs / 3), Math.floor(runs / 2)) as number[];
+    const count = db.prepare('SELECT count(*) FROM runs WHERE started_at >= ? AND started_at < ?').pluck().get(since, until) as number;
+    return { since: since!, until: until!, runs: count };
+  } finally {
+    db.close();
+  }
+}
+
 export default async function p3(ctx: BenchContext): Promise<ScenarioResult[]> {
   const history = await sharedHistory(ctx);
   const f = history.filters;
   ctx.record('history', { runs: history.runs, logLines: history.logLines, generateMs: history.generateMs, bytes: history.bytes, filters: f });
+  const range = timeRange(history.file, history.runs);
   const queries: Query[] = [
     { key: 'first', label: 'first page', filter: {}, query: '', matches: history.runs },
     { key: 'task', label: `by task (${f.task})`, filter: { task: [f.task] }, query: `task=${f.task}`, matches: f.taskRuns },
     { key: 'arg', label: `by arg (arg.${f.argName}=${f.argValue})`, filter: { args: { [f.argName]: f.argValue } }, query: `arg.${f.argName}=${f.argValue}`, matches: f.argRuns },
     { key: 'tag', label: `by tag (${f.tag})`, filter: { tag: [f.tag] }, query: `tag=${f.tag}`, matches: f.tagRuns },
+    { key: 'range', label: 'by time range (a sixth, a third of the way back)', filter: { since: range.since, until: range.until }, query: `since=${range.since}&until=${range.until}`, matches: range.runs },
   ];
   const kernel = await bootBenchKernel({ dir: ctx.tempDir('kernel'), db: history.file, listen: true });
   try {

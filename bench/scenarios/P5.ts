@@ -94,6 +94,7 @@ export default async function p5(ctx: BenchContext): Promise<ScenarioResult[]> {
         unit: 'lines/s each',
         notes: [
           `no goal set; all watchers together: ${fmt(m.watchersAggregate)} lines/s (raw: ${fmt(m.rawWatchersAggregate)}); the clients share one process`,
+          'taskdeck encodes and frames each line once and writes a chunk of frames (about 64 KiB) to each socket; the raw baseline calls `ws.send` per frame per socket',
           ...watcherFindings,
         ],
       }),

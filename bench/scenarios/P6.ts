@@ -18,7 +18,7 @@ const IDLE_MS = 2000;
 const TINY_IDLE_MS = 300;
 
 /** Half of the files import `defineTask` from the kernel (as the README shows), half are plain objects. */
-function writePlugins(folder: string): void {
+export function writePlugins(folder: string): void {
   fs.mkdirSync(folder, { recursive: true });
   const core = pathToFileURL(path.join(REPO_ROOT, 'core/index.js')).href;
   for (let i = 0; i < PLUGINS; i++) {

@@ -111,7 +111,10 @@ export function buildProgram(): Command {
         process.stdout.write(`policy: older than ${policy.maxAgeDays || '∞'} days, keeping each task's latest ${policy.keepPerTask}, budget ${policy.maxBytes ? `${policy.maxBytes} bytes` : 'none'}\n`);
         if (options.dryRun) {
           const preview = await kernel.retention.preview();
-          process.stdout.write(`would remove ${preview.byAge} run(s) by age; database ${preview.bytes} bytes${preview.overBudget ? ', over budget: more would go by size' : ''}\n`);
+          const before = preview.cutoff === null ? '' : ` (started before ${new Date(preview.cutoff).toISOString()})`;
+          process.stdout.write(`would remove ${preview.byAge} run(s) by age${before}; database ${preview.bytes} bytes${preview.overBudget ? ', over budget: more would go by size' : ''}\n`);
+          for (const t of preview.perTask) process.stdout.write(`  ${t.count}  ${t.taskKey}\n`);
+          if (preview.oldest.length) process.stdout.write(`the first ${preview.oldest.length} to go:\n`);
           for (const c of preview.oldest) process.stdout.write(`  ${c.id}  ${new Date(c.startedAt).toISOString()}  ${c.taskKey}  ${c.status}\n`);
           return;
         }

@@ -62,6 +62,7 @@ export class AdminSurface {
       service: kernel.service,
       history: kernel.history,
       presets: kernel.presets,
+      retention: kernel.retention,
       registry: kernel.registry,
       plugins: kernel.plugins,
       base: this.base,

@@ -15,7 +15,11 @@ const STYLE_CLASSES: Record<string, string> = {
 const converter = new AnsiUp();
 converter.use_classes = true;
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' };
+
 export function ansiToHtml(line: string): string {
+  // Most lines carry no escape code: escape them as ansi_up would, without its parser.
+  if (!line.includes('\u001b')) return line.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
   // Each line starts from a reset: colours never leak from one line (or one run) into the next.
   const html = converter.ansi_to_html(`\u001b[0m${line}`);
   return html.includes('style="') ? html.replace(/<span style="([^"]*)"( class="([^"]*)")?>/g, (_m, style: string, _c, cls?: string) => spanWithClasses(style, cls)) : html;

@@ -19,6 +19,7 @@ import { checkHost } from './request-guards.js';
 import { createAccess, TokenAccess, type AdminAccess } from './auth-access.js';
 import { accessGate, earlyAccess } from './auth-gate.js';
 import { loginRoutes } from './auth-routes.js';
+import { retentionRoutes } from './retention-routes.js';
 import { runRoutes } from './run-routes.js';
 import { securityHeaders } from './security-headers.js';
 import { staticAssets } from './static-assets.js';
@@ -49,6 +50,7 @@ export function createApp(deps: HttpDeps, logger: Logger, access: AdminAccess = 
   compareRoutes(router, deps); // before runRoutes: /admin/run/compare is not a run id
   runRoutes(router, deps);
   analyticsRoutes(router, deps);
+  retentionRoutes(router, deps);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
@@ -66,19 +68,23 @@ function requestBasics(deps: HttpDeps) {
     checkHost({ method: ctx.method, headers: ctx.headers, loopbackOnly: deps.loopbackOnly });
     s.query = parseQuery(ctx.querystring);
     const accept = ctx.get('Accept') || undefined;
-    // On a task route `format` may be the task's own field: the route decides once it knows the task.
-    const taskRoute = /^\/admin\/task\/[^/]+/.test(ctx.path);
+    // null for a request target Node's legacy URL parser reads as a host (`//?a#b@c`): the error funnel's 404.
+    const urlPath: string | null = ctx.path;
     try {
       s.format = selectFormat({ t: s.query.t, format: s.query.format }, accept, { formatIsTaskField: false });
     } catch (error) {
-      // Refused (the error funnel answers in the Accept header's format), unless the task may own `format`.
-      if (!taskRoute) throw error;
+      // Refused (the error funnel answers in the Accept header's format), unless the task may own
+      // `format`: on a task route the route decides once it knows the task.
+      if (!/^\/admin\/task\/[^/]+/.test(urlPath ?? '')) throw error;
       s.format = selectFormat({ t: s.query.t }, accept, { formatIsTaskField: true });
     }
-    try {
-      decodeURIComponent(ctx.path);
-    } catch {
-      throw badRequest('malformed URL encoding in the path');
+    // Without a `%` there is nothing to decode (and nothing malformed).
+    if (urlPath?.includes('%')) {
+      try {
+        decodeURIComponent(urlPath);
+      } catch {
+        throw badRequest('malformed URL encoding in the path');
+      }
     }
     await next();
   };

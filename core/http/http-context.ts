@@ -2,6 +2,7 @@
 import type { PluginLoader } from '../plugins/plugin-loader.js';
 import type { History } from '../tasks/history.js';
 import type { Presets } from '../tasks/presets.js';
+import type { Retention } from '../tasks/retention.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { Format } from './formats/select-format.js';
@@ -12,6 +13,8 @@ export interface HttpDeps {
   /** Search snippets and statistics over the stored runs. */
   history: History;
   presets: Presets;
+  /** The retention policy, its read-only preview and "prune now" (the retention page). */
+  retention: Pick<Retention, 'policy' | 'preview' | 'prune'>;
   registry: TaskRegistry;
   plugins: Pick<PluginLoader, 'failures'>;
   /** Path prefix where the admin is mounted ('' standalone). */

@@ -26,7 +26,11 @@ export function parseQuery(querystring: string): QueryValues {
   return out;
 }
 
+const NEEDS_DECODING = /[%+]/;
+
 function decode(text: string): string {
+  // Most keys and values are plain (`format=json`): no regex replace, no decoder call.
+  if (!NEEDS_DECODING.test(text)) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch (error) {

@@ -40,10 +40,16 @@ export function selectTaskFormat(ctx: Context, task: Task): void {
   state(ctx).format = selectFormat({ t: query.t, format: query.format }, ctx.get('Accept') || undefined, { formatIsTaskField: hasFormatField(task) });
 }
 
+/** The reserved keys by whether the task declares `format` (bit 1) and `from` (bit 2): built once, not per request. */
+const RESERVED_SETS: readonly ReadonlySet<string>[] = [
+  new Set([...ALWAYS_RESERVED, 'format', 'from']),
+  new Set([...ALWAYS_RESERVED, 'from']),
+  new Set([...ALWAYS_RESERVED, 'format']),
+  new Set(ALWAYS_RESERVED),
+];
+
 export function splitTaskQuery(task: Task, query: QueryValues): TaskQuery {
-  const reserved = new Set(ALWAYS_RESERVED);
-  if (!hasFormatField(task)) reserved.add('format');
-  if (!hasFromField(task)) reserved.add('from');
+  const reserved = RESERVED_SETS[(hasFormatField(task) ? 1 : 0) + (hasFromField(task) ? 2 : 0)]!;
   const raw: RawArgs = Object.create(null) as RawArgs;
   for (const [key, value] of Object.entries(query)) if (!reserved.has(key)) raw[key] = value;
   return { raw, label: runLabel(query.category), fromForm: query._checkboxes !== undefined, async: query.async === 'true' };

@@ -194,19 +194,22 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
   }
 
   async function respondResult(ctx: Context, task: Task, result: ResultJson): Promise<void> {
-    let view = null;
+    // The page's locals (the form, the log window) only for HTML: the data formats answer `result` alone.
+    let locals = {};
     if (state(ctx).format === 'html') {
       // As on the run page: the end of a long log, the earlier lines on demand.
       const stored = await service.getStoredRun(result.id);
       const tail = await logTail(service, result.id, LOG_PAGE_LINES, stored.logCount);
       const logWindow = logWindowView(base, result.id, tail, stored.logsDropped, LOG_PAGE_LINES);
-      view = resultView(base, result, tail.lines, deps.now(), { origin: requestOrigin(ctx), current: registry.get(task.key) ?? null, logWindow });
+      const origin = requestOrigin(ctx);
+      const view = resultView(base, result, tail.lines, deps.now(), { origin, current: registry.get(task.key) ?? null, logWindow });
+      locals = { task: taskToJson(task), form: taskFormView(base, origin, task, state(ctx).query), view };
     }
     await respond(ctx, deps, {
       view: 'run-result',
       title: task.title,
       crumbs: [...crumbsFor(task), { label: 'Run' }],
-      locals: { task: taskToJson(task), form: taskFormView(base, requestOrigin(ctx), task, state(ctx).query), view },
+      locals,
       data: result,
       root: 'result',
       filename: `run-${result.id}`,
@@ -215,8 +218,20 @@ export function taskRoutes(router: Router, deps: HttpDeps): void {
   }
 }
 
+/** `promise`'s value, or null after `ms` (one timer and one promise per call: this is on every sync run). */
 function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]).finally(() => clearTimeout(timer));
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms, null);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 

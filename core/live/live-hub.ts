@@ -9,17 +9,20 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { TaskdeckError, runNotFound, taskNotFound } from '../errors.js';
+import { TaskdeckError, badRequest, runNotFound, taskNotFound } from '../errors.js';
 import { parseQuery, first } from '../http/parse-query.js';
 import type { AccessOutcome } from '../http/auth-access.js';
 import { refusal } from '../http/auth-access.js';
 import { checkHost, checkStateChange, checkWebSocketOrigin } from '../http/request-guards.js';
 import { splitTaskQuery } from '../http/task-query.js';
 import { isTaskKey } from '../tasks/task.js';
+import type { LiveRun } from '../tasks/live-run.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { ResultJson } from '../tasks/types.js';
 import * as msg from './messages.js';
+import { RunFeed } from './run-feed.js';
 import { RunStream } from './run-stream.js';
+import { TurnQueue } from './turn-queue.js';
 
 const START_PATH = /^\/admin\/task\/([^/]+)\/start$/;
 const WATCH_PATH = /^\/admin\/run\/([^/]+)\/watch$/;
@@ -46,6 +49,8 @@ export class LiveHub {
   readonly #o: LiveHubOptions;
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE, perMessageDeflate: false });
   readonly #alive = new WeakMap<WebSocket, boolean>();
+  readonly #feeds = new Map<string, RunFeed>();
+  readonly #turns = new TurnQueue();
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: LiveHubOptions) {
@@ -93,11 +98,13 @@ export class LiveHub {
       if (!task) throw taskNotFound(key);
       const split = splitTaskQuery(task, query);
       const args = service.prepareArgs(task, { raw: split.raw, fromForm: split.fromForm });
-      const ws = await this.#accept(req, socket, head);
+      checkHandshake(req);
+      // Started before the 101, so a refusal (503 while shutting down) is still an HTTP answer.
       const live = await service.start(task, args, { label: split.label, origin: 'ws' });
+      const ws = await this.#accept(req, socket, head);
       const runPath = `${this.#o.base}/admin/run/${live.id}`;
       ws.send(JSON.stringify(msg.started(live.id, { id: live.id, href: runPath, watchPath: `${runPath}/watch`, cancelHref: `${runPath}/cancel`, task: task.key })));
-      this.#serve(ws, live.id, 0, live);
+      this.#serve(ws, socket, live.id, 0, this.#feedOf(live));
       return;
     }
     const id = safeDecode(runId ?? '');
@@ -106,14 +113,27 @@ export class LiveHub {
     const after = first(query, 'after');
     const afterSeq = after && /^[0-9]{1,12}$/.test(after) ? Number(after) : 0;
     const ws = await this.#accept(req, socket, head);
-    this.#serve(ws, id, afterSeq, service.activeRun(id));
+    const live = service.activeRun(id);
+    this.#serve(ws, socket, id, afterSeq, live ? this.#feedOf(live) : undefined);
   }
 
   #accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
     return new Promise((resolve) => this.#wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
   }
 
-  #serve(ws: WebSocket, runId: string, afterSeq: number, live: ReturnType<TaskService['activeRun']>): void {
+  /** The run's shared feed, created with its first client; none once the run has completed. */
+  #feedOf(live: LiveRun): RunFeed | undefined {
+    if (live.status !== 'running') return undefined;
+    let feed = this.#feeds.get(live.id);
+    if (!feed) {
+      const created = new RunFeed({ live, renderResultHtml: this.#o.renderResultHtml, logger: this.#o.logger, onEnd: () => this.#feeds.delete(live.id) });
+      this.#feeds.set(live.id, created);
+      feed = created;
+    }
+    return feed;
+  }
+
+  #serve(ws: WebSocket, socket: Duplex, runId: string, afterSeq: number, feed: RunFeed | undefined): void {
     const { service, logger } = this.#o;
     this.#alive.set(ws, true);
     ws.on('error', (error) => logger.debug({ err: error, run: runId }, 'WebSocket error'));
@@ -125,7 +145,7 @@ export class LiveHub {
       }
     });
     // A dropped client never stops the run: closing only detaches this stream.
-    void new RunStream({ ws, service, runId, afterSeq, logger, renderResultHtml: this.#o.renderResultHtml }).attach(live);
+    new RunStream({ ws, socket, service, runId, afterSeq, feed, turns: this.#turns, logger, renderResultHtml: this.#o.renderResultHtml }).start();
   }
 
   #beat(): void {
@@ -137,6 +157,18 @@ export class LiveHub {
       this.#alive.set(ws, false);
       ws.ping();
     }
+  }
+}
+
+/**
+ * The checks `ws` makes before it accepts an upgrade, made first where a run is started before the
+ * upgrade: a handshake `ws` would refuse must not start one.
+ */
+function checkHandshake(req: IncomingMessage): void {
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
+    throw badRequest('WebSocket handshake: expected GET with "Upgrade: websocket", a Sec-WebSocket-Key and Sec-WebSocket-Version 13');
   }
 }
 

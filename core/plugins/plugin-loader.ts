@@ -1,8 +1,9 @@
 /**
  * Keeps the registry in step with a folder of plugin files. Every load is a sync: scan the folder,
- * prepare the files whose content changed (one at a time, in name order), decide which files win
- * their keys, then apply the difference to the registry in one synchronous step. Syncs never overlap.
- * A file that fails is logged and listed by `failures()`; the others load.
+ * prepare the files whose content changed (imported a few at a time, then checked and set up one at a
+ * time, in name order), decide which files win their keys, then apply the difference to the registry
+ * in one synchronous step. Syncs never overlap. A file that fails is logged and listed by
+ * `failures()`; the others load.
  */
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { FolderWatcher } from './folder-watcher.js';
 import { planPlugins } from './plan-plugins.js';
 import { PluginLoadError } from './plugin-load-error.js';
 import type { PluginHost } from './plugin-shape.js';
-import { preparePlugin, type PreparedPlugin } from './prepare-plugin.js';
+import { finishPlugin, importPlugin, type ImportedPlugin, type PreparedPlugin, type PrepareOptions } from './prepare-plugin.js';
 
 export interface PluginLoaderOptions {
   folder: string;
@@ -29,6 +30,12 @@ export interface PluginLoaderOptions {
   importTimeoutMs?: number;
   /** Quiet time after the last file event before the folder is rescanned. Default 150. */
   debounceMs?: number;
+  /**
+   * How many files are read and imported ahead of the one being checked. Default 8: an import through
+   * tsx mostly waits on its loader thread, so a few at a time start 200 files about twice as fast.
+   * Registration order does not depend on it; 1 imports one file at a time.
+   */
+  importConcurrency?: number;
 }
 
 export interface PluginFailure {
@@ -56,6 +63,12 @@ export interface PluginLoaderEvents {
   'plugins:changed': [PluginsChange];
 }
 
+/** A file read (and imported when its content is new), before it is checked in name order. */
+type ReadStep =
+  | { kind: 'gone' }
+  | { kind: 'unchanged' }
+  | { kind: 'imported'; version: string; mtimeMs: number; attempt: number; options: PrepareOptions; imported: ImportedPlugin | PluginLoadError };
+
 interface Outcome {
   version: string;
   mtimeMs: number;
@@ -71,6 +84,7 @@ export class PluginLoader extends EventEmitter<PluginLoaderEvents> {
   readonly #host: PluginHost;
   readonly #importTimeoutMs: number;
   readonly #debounceMs: number;
+  readonly #importConcurrency: number;
   /** The last preparation of each file, by content version: unchanged files are not imported again. */
   readonly #outcomes = new Map<string, Outcome>();
   #loaded: PreparedPlugin[] = [];
@@ -93,6 +107,9 @@ export class PluginLoader extends EventEmitter<PluginLoaderEvents> {
     this.#host = options.host;
     this.#importTimeoutMs = options.importTimeoutMs ?? 10_000;
     this.#debounceMs = options.debounceMs ?? 150;
+    const concurrency = options.importConcurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`importConcurrency: expected an integer >= 1, got ${String(concurrency)}`);
+    this.#importConcurrency = concurrency;
     this.#registry.on('task:removed', this.#onTaskRemoved);
   }
 
@@ -186,30 +203,49 @@ export class PluginLoader extends EventEmitter<PluginLoaderEvents> {
    */
   async #prepareChanged(files: readonly string[]): Promise<string[]> {
     const present: string[] = [];
-    for (const file of files) {
+    // Reads and imports run up to #importConcurrency files ahead; the checks, `setup` calls and outcomes
+    // follow one at a time in name order, whichever import finished first.
+    const reads: Promise<ReadStep>[] = [];
+    for (let i = 0; i < files.length; i++) {
+      for (let ahead = reads.length; ahead < Math.min(files.length, i + this.#importConcurrency); ahead++) reads.push(this.#readAndImport(files[ahead]!));
+      const step = await reads[i]!;
       if (this.#abort.signal.aborted) break;
-      let content: Buffer;
-      let mtimeMs: number;
-      try {
-        mtimeMs = (await stat(file)).mtimeMs;
-        content = await readFile(file);
-      } catch {
-        continue; // deleted since the scan: the next event rescans
-      }
+      if (step.kind === 'gone') continue; // deleted since the scan: the next event rescans
+      const file = files[i]!;
       present.push(file);
-      const version = hashOf(content);
-      const cached = this.#outcomes.get(file);
-      const failed = cached?.result instanceof PluginLoadError;
-      if (cached?.version === version && (!failed || cached.mtimeMs === mtimeMs)) continue;
-      const attempt = cached?.version === version ? cached.attempt + 1 : 0;
-      const display = this.#display(file);
-      const result = await preparePlugin({ file, display, version, attempt, timeoutMs: this.#importTimeoutMs, logger: this.#host.logger, signal: this.#abort.signal }).catch(
-        (error: unknown) => (error instanceof PluginLoadError ? error : new PluginLoadError(display, describeThrown(error), { cause: error })),
-      );
-      this.#outcomes.set(file, { version, mtimeMs, attempt, result });
+      if (step.kind === 'unchanged') continue;
+      const { options } = step;
+      const result =
+        step.imported instanceof PluginLoadError
+          ? step.imported
+          : await finishPlugin(step.imported, options).catch((error: unknown) => asLoadError(options.display, error));
+      this.#outcomes.set(file, { version: step.version, mtimeMs: step.mtimeMs, attempt: step.attempt, result });
     }
-    for (const file of this.#outcomes.keys()) if (!present.includes(file)) this.#outcomes.delete(file);
+    const kept = new Set(present);
+    for (const file of this.#outcomes.keys()) if (!kept.has(file)) this.#outcomes.delete(file);
     return present;
+  }
+
+  /** Never rejects: a failed import is a PluginLoadError in the step. */
+  async #readAndImport(file: string): Promise<ReadStep> {
+    if (this.#abort.signal.aborted) return { kind: 'gone' };
+    let content: Buffer;
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(file)).mtimeMs;
+      content = await readFile(file);
+    } catch {
+      return { kind: 'gone' };
+    }
+    const version = hashOf(content);
+    const cached = this.#outcomes.get(file);
+    const failed = cached?.result instanceof PluginLoadError;
+    if (cached?.version === version && (!failed || cached.mtimeMs === mtimeMs)) return { kind: 'unchanged' };
+    const attempt = cached?.version === version ? cached.attempt + 1 : 0;
+    const display = this.#display(file);
+    const options: PrepareOptions = { file, display, version, attempt, timeoutMs: this.#importTimeoutMs, logger: this.#host.logger, signal: this.#abort.signal };
+    const imported = await importPlugin(options).catch((error: unknown) => asLoadError(display, error));
+    return { kind: 'imported', version, mtimeMs, attempt, options, imported };
   }
 
   /** Decides the winners and updates the registry, synchronously so nothing sees a half-applied state. */
@@ -276,4 +312,8 @@ export class PluginLoader extends EventEmitter<PluginLoaderEvents> {
   #display(file: string): string {
     return path.relative(path.dirname(this.#folder), file).split(path.sep).join('/');
   }
+}
+
+function asLoadError(display: string, error: unknown): PluginLoadError {
+  return error instanceof PluginLoadError ? error : new PluginLoadError(display, describeThrown(error), { cause: error });
 }

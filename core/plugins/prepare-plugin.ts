@@ -1,7 +1,9 @@
 /**
  * Loads one plugin file into normalised tasks without touching the registry: import under a URL that
  * names the content's version, read the default export, run `setup`, normalise every task. Any problem
- * is a PluginLoadError naming the file, so a file's load is all or nothing.
+ * is a PluginLoadError naming the file, so a file's load is all or nothing. The import and the rest are
+ * two steps (`importPlugin`, `finishPlugin`), so that a loader can import files ahead while it checks
+ * them and runs their `setup` one at a time, in name order.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,18 +41,33 @@ export interface PrepareOptions {
   signal: AbortSignal;
 }
 
+/** A plugin file's module, imported and not yet checked. */
+export interface ImportedPlugin {
+  readonly url: string;
+  readonly namespace: unknown;
+}
+
 export async function preparePlugin(options: PrepareOptions): Promise<PreparedPlugin> {
+  return finishPlugin(await importPlugin(options), options);
+}
+
+/** Imports the file under a URL naming its content's version (within `timeoutMs`). */
+export async function importPlugin(options: PrepareOptions): Promise<ImportedPlugin> {
   const { file, display, version } = options;
   // Every import, the first included, carries the version: a changed file is a new URL, so fresh code.
   const retry = options.attempt ? `-${options.attempt}` : '';
   const url = `${pathToFileURL(file).href}?v=${version}${retry}`;
-  let namespace: unknown;
   try {
-    namespace = await settleWithin(import(url), options.timeoutMs, options.signal, () => timedOut(display, 'import', options.timeoutMs));
+    return { url, namespace: await settleWithin(import(url), options.timeoutMs, options.signal, () => timedOut(display, 'import', options.timeoutMs)) };
   } catch (error) {
     if (error instanceof PluginLoadError || options.signal.aborted) throw error;
     throw new PluginLoadError(display, `import failed: ${describeThrown(error)}`, { cause: error });
   }
+}
+
+/** Reads the imported module's default export, runs `setup`, normalises every task. */
+export async function finishPlugin({ url, namespace }: ImportedPlugin, options: PrepareOptions): Promise<PreparedPlugin> {
+  const { file, display, version } = options;
   const fallbackName = path.basename(file, path.extname(file));
   const shape = pluginShapeOf(defaultExportOf(namespace, display), display, fallbackName);
   const definitions = [...shape.tasks];

@@ -25,6 +25,8 @@ export interface RunsTable {
   progress_total: number | null;
   progress_message: string | null;
   origin: string;
+  /** Null once the run's log is fully in `log_search`; else the lines up to this seq are (migration 0005). */
+  log_indexed_seq: Generated<number | null>;
 }
 
 export interface RunLogsTable {

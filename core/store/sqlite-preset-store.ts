@@ -1,4 +1,4 @@
-/** Presets in SQLite (the `presets` table of the first migration). */
+/** Presets in SQLite (the `presets` table of the first migration); writes go through the single write queue. */
 import type { PresetRecord, PresetStore } from '../tasks/presets.js';
 import type { OpenedDatabase } from './open-database.js';
 
@@ -15,13 +15,15 @@ export class SqlitePresetStore implements PresetStore {
   }
 
   async save(preset: PresetRecord): Promise<void> {
-    await this.#db.writer
-      .insertInto('presets')
-      .values({ key: preset.key, base_task: preset.baseTask, title: preset.title, args_json: JSON.stringify(preset.args), created_at: preset.createdAt })
-      .execute();
+    await this.#db.writes.enqueue(async (trx) => {
+      await trx
+        .insertInto('presets')
+        .values({ key: preset.key, base_task: preset.baseTask, title: preset.title, args_json: JSON.stringify(preset.args), created_at: preset.createdAt })
+        .execute();
+    });
   }
 
   async delete(key: string): Promise<void> {
-    await this.#db.writer.deleteFrom('presets').where('key', '=', key).execute();
+    await this.#db.writes.enqueue(async (trx) => void (await trx.deleteFrom('presets').where('key', '=', key).execute()));
   }
 }

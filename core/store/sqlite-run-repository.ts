@@ -1,12 +1,17 @@
-/** Run history in SQLite: writes go through the single writer's queue, reads through the read-only handle. */
+/**
+ * Run history in SQLite: writes go through the single writer's queue, reads through the read-only handle.
+ * A text search first waits for the runs finished so far to be indexed (a background write away).
+ */
 import type {
   DayCount,
   DurationPoint,
   LogLine,
   PruneCandidate,
+  PruneCount,
   PruneQuery,
   RunCompletion,
   RunFilter,
+  RunListRow,
   RunPage,
   RunRepository,
   RunStart,
@@ -70,12 +75,14 @@ export class SqliteRunRepository implements RunRepository {
     return this.#queries.getLogs(id, options);
   }
 
-  listRuns(filter: RunFilter, options?: { limit?: number; cursor?: string | null }): Promise<RunPage> {
+  async listRuns(filter: RunFilter, options?: { limit?: number; cursor?: string | null }): Promise<RunPage> {
+    if (filter.q) await this.#writer.searchable();
     return this.#queries.listRuns(filter, options);
   }
 
-  streamRuns(filter: RunFilter, pageSize?: number): AsyncIterable<StoredRun> {
-    return this.#queries.streamRuns(filter, pageSize);
+  async *streamRuns(filter: RunFilter, pageSize?: number): AsyncIterable<StoredRun> {
+    if (filter.q) await this.#writer.searchable();
+    yield* this.#queries.streamRuns(filter, pageSize);
   }
 
   latestRunPerTask(): Promise<Map<string, TaskRunSummary>> {
@@ -86,7 +93,21 @@ export class SqliteRunRepository implements RunRepository {
     return this.#queries.findPrunable(query);
   }
 
-  searchSnippets(runIds: readonly string[], q: string): Promise<SearchSnippet[]> {
+  countPrunable(query: Omit<PruneQuery, 'limit'> & { startedBefore: number }): Promise<PruneCount[]> {
+    return this.#queries.countPrunable(query);
+  }
+
+  recentP95(taskKeys: readonly string[], sample: number): Promise<Map<string, number>> {
+    return this.#queries.recentP95(taskKeys, sample);
+  }
+
+  async *streamRunRows(filter: RunFilter): AsyncIterable<RunListRow[]> {
+    if (filter.q) await this.#writer.searchable();
+    yield* this.#queries.streamRunRows(filter);
+  }
+
+  async searchSnippets(runIds: readonly string[], q: string): Promise<SearchSnippet[]> {
+    await this.#writer.searchable();
     return this.#queries.searchSnippets(runIds, q);
   }
 

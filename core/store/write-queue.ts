@@ -10,9 +10,15 @@
  * commit (50 ms, doubling up to 2 s, back to none after a commit succeeds), so a storage that stays
  * broken costs one failed transaction per pause, never a spin. SQLite undoes the failed transaction;
  * what was committed before stays, and only that was ever acknowledged.
+ *
+ * A background write (search indexing: work the store can redo after a crash) waits until no other
+ * write is queued (or a few commits have gone by without it) and commits alone, without an fsync
+ * (`synchronous=NORMAL` for that one commit, then back to the database's FULL). In WAL mode that keeps
+ * the database consistent, and the next ordinary commit's fsync makes it durable too; a power cut
+ * before that loses only background work, which its owner must be able to redo.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Schema } from './schema.js';
 import { isStorageFault, storageUnavailable, storeClosed } from './storage-fault.js';
 
@@ -32,6 +38,8 @@ export interface WriteQueueOptions {
 
 /** Bounds one transaction so the event loop is never held for long by a single commit. */
 const MAX_OPS_PER_COMMIT = 256;
+/** Ordinary commits a waiting background write lets go first; then it takes its turn (no starving). */
+const MAX_COMMITS_AHEAD_OF_BACKGROUND = 8;
 const FIRST_PAUSE_MS = 50;
 const MAX_PAUSE_MS = 2000;
 
@@ -40,6 +48,9 @@ export class WriteQueue {
   readonly #firstPauseMs: number;
   readonly #maxPauseMs: number;
   #pending: Pending[] = [];
+  #background: Pending[] = [];
+  /** Ordinary commits since a background write last took its turn. */
+  #commitsAhead = 0;
   #draining: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
   /** How long to wait before the next commit: 0 unless the last one hit a storage fault. */
@@ -52,10 +63,14 @@ export class WriteQueue {
     this.#maxPauseMs = options.maxPauseMs ?? MAX_PAUSE_MS;
   }
 
-  enqueue(op: WriteOp): Promise<void> {
+  /**
+   * Queues a write; it resolves once committed. `background`: a write whose loss in a crash its owner
+   * can redo (see above): committed after every other queued write, alone, without an fsync.
+   */
+  enqueue(op: WriteOp, options: { background?: boolean } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(storeClosed());
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ op, resolve, reject });
+      (options.background ? this.#background : this.#pending).push({ op, resolve, reject });
       this.#draining ??= this.#drainSoon();
     });
   }
@@ -73,23 +88,31 @@ export class WriteQueue {
   }
 
   async #drainSoon(): Promise<void> {
-    // Let the current tick queue more writes so they share one commit.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (this.#pending.length > 0) {
+      do {
+        // Let the current turn queue more writes so they share one commit. Before every commit, not only
+        // the first: a writer that queues its next write when the last one commits (chunked indexing)
+        // would otherwise keep the queue draining in microtasks, and the event loop would never turn.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#pauseMs > 0) await sleep(this.#pauseMs);
-        const batch = this.#pending.splice(0, MAX_OPS_PER_COMMIT);
-        await this.#commit(batch);
-      }
+        const backgroundTurn = this.#background.length > 0 && (this.#pending.length === 0 || this.#commitsAhead >= MAX_COMMITS_AHEAD_OF_BACKGROUND);
+        if (backgroundTurn) {
+          this.#commitsAhead = 0;
+          await this.#commit(this.#background.splice(0, 1), true);
+        } else {
+          if (this.#background.length > 0) this.#commitsAhead += 1;
+          await this.#commit(this.#pending.splice(0, MAX_OPS_PER_COMMIT), false);
+        }
+      } while (this.#pending.length > 0 || this.#background.length > 0);
     } finally {
       this.#draining = null;
       for (const wake of this.#idleWaiters.splice(0)) wake();
     }
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
+  async #commit(batch: Pending[], background: boolean): Promise<void> {
     try {
-      await this.#transaction(batch);
+      await this.#transaction(batch, background);
     } catch (error) {
       if (isStorageFault(error)) {
         this.#pauseMs = Math.min(this.#maxPauseMs, this.#pauseMs > 0 ? this.#pauseMs * 2 : this.#firstPauseMs);
@@ -102,23 +125,28 @@ export class WriteQueue {
         return;
       }
       // One bad write must not take the others down with it: retry them one transaction each.
-      for (const item of batch) await this.#commit([item]);
+      for (const item of batch) await this.#commit([item], background);
       return;
     }
     this.#pauseMs = 0;
     for (const item of batch) item.resolve();
   }
 
-  async #transaction(batch: Pending[]): Promise<void> {
-    const trx = await this.#db.startTransaction().execute();
+  async #transaction(batch: Pending[], background: boolean): Promise<void> {
+    if (background) await sql`PRAGMA synchronous = NORMAL`.execute(this.#db);
     try {
-      for (const item of batch) await item.op(trx);
-      await trx.commit().execute();
-    } catch (error) {
-      // On SQLITE_FULL and I/O errors SQLite may already have rolled back: a failing ROLLBACK ("no
-      // transaction is active") must not replace the error that says what went wrong.
-      await trx.rollback().execute().catch(() => undefined);
-      throw error;
+      const trx = await this.#db.startTransaction().execute();
+      try {
+        for (const item of batch) await item.op(trx);
+        await trx.commit().execute();
+      } catch (error) {
+        // On SQLITE_FULL and I/O errors SQLite may already have rolled back: a failing ROLLBACK ("no
+        // transaction is active") must not replace the error that says what went wrong.
+        await trx.rollback().execute().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      if (background) await sql`PRAGMA synchronous = FULL`.execute(this.#db);
     }
   }
 }

@@ -1,5 +1,5 @@
-/** The questions history answers beyond one page of runs: text search snippets, statistics, charts. */
-import type { DayCount, DurationPoint, RunRepository, SearchSnippet, TaskStats } from './run-repository.js';
+/** The questions history answers beyond one page of runs: text search snippets, statistics, charts, exports. */
+import type { DayCount, DurationPoint, RunFilter, RunListRow, RunRepository, SearchSnippet, TaskStats } from './run-repository.js';
 
 export class History {
   readonly #repository: RunRepository;
@@ -22,5 +22,15 @@ export class History {
 
   durations(taskKey: string, limit: number): Promise<DurationPoint[]> {
     return this.#repository.durations(taskKey, limit);
+  }
+
+  /** Each task's p95 duration (µs) over its latest `sample` finished runs: the "usual" of a history page. */
+  recentP95(taskKeys: readonly string[], sample: number): Promise<Map<string, number>> {
+    return this.#repository.recentP95(taskKeys, sample);
+  }
+
+  /** Every run matching the filter as list rows, newest first, a page at a time: what exports stream. */
+  streamRunRows(filter: RunFilter): AsyncIterable<RunListRow[]> {
+    return this.#repository.streamRunRows(filter);
   }
 }

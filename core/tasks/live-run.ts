@@ -1,7 +1,11 @@
 /**
  * One run while it runs: the Result a task writes to through `ctx.result`, persisted as it goes.
- * Log lines and progress are batched into the store and handed to subscribers only after their batch
- * has committed, so anything a client has seen is already in history.
+ * Log lines and progress are batched into the store (what a task logs in one turn of the event loop
+ * goes in one write) and handed to subscribers only after their batch has committed, so anything a
+ * client has seen is already in history. Batches are queued without waiting for the previous one to
+ * commit (the store commits in queue order); subscribers get them in order all the same. The lines
+ * still pending when the run ends go in the same commit as its outcome: a task that logs and returns
+ * within one turn costs one commit for the whole run after its start.
  */
 import type { Logger } from 'pino';
 import { describeThrown } from '../errors.js';
@@ -102,7 +106,10 @@ export class LiveRun implements ResultHandle {
   #pendingLines: LogLine[] = [];
   #pendingProgress: Progress | null = null;
   #flushScheduled = false;
-  #flushChain: Promise<void> = Promise.resolve();
+  /** Batches queued to the store whose outcome is not handled yet. */
+  #inFlight = 0;
+  /** Settles once every batch queued so far is committed (or failed) and its events handed out, in order. */
+  #emitted: Promise<void> = Promise.resolve();
   #progress: Progress | null = null;
   #outcome: Outcome | null = null;
   #result: ResultJson | null = null;
@@ -111,6 +118,8 @@ export class LiveRun implements ResultHandle {
   #unstoredLines = 0;
   readonly #done: Promise<ResultJson>;
   #resolveDone!: (result: ResultJson) => void;
+  readonly #settled: Promise<void>;
+  #resolveSettled!: () => void;
 
   constructor(options: LiveRunOptions) {
     this.#options = options;
@@ -122,6 +131,7 @@ export class LiveRun implements ResultHandle {
     this.#lines = new LogBuffer(options.limits.maxLogLines);
     this.#droppedThrough = this.#lines.headSize;
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#settled = new Promise((resolve) => (this.#resolveSettled = resolve));
   }
 
   get completed(): boolean {
@@ -144,6 +154,11 @@ export class LiveRun implements ResultHandle {
   /** Resolves with the final Result once it is persisted. */
   get done(): Promise<ResultJson> {
     return this.#done;
+  }
+
+  /** Resolves once the outcome is fixed (the task is over), before it is persisted. */
+  get settled(): Promise<void> {
+    return this.#settled;
   }
 
   log(...parts: unknown[]): void {
@@ -189,6 +204,7 @@ export class LiveRun implements ResultHandle {
   settle(outcome: Outcome): void {
     if (this.#outcome) return;
     this.#outcome = outcome;
+    this.#resolveSettled();
     void this.#finish(outcome);
   }
 
@@ -205,11 +221,14 @@ export class LiveRun implements ResultHandle {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    this.#flushChain = this.#flushChain.then(() => this.#flush());
+    // After the current turn: what the task logs in it goes in one batch, or with the outcome if it ends.
+    setImmediate(() => this.#flush());
   }
 
-  async #flush(): Promise<void> {
+  #flush(): void {
     this.#flushScheduled = false;
+    // Once the outcome is fixed, #finish takes what is pending into the completion.
+    if (this.#outcome) return;
     const lines = this.#pendingLines;
     const progress = this.#pendingProgress;
     this.#pendingLines = [];
@@ -219,21 +238,30 @@ export class LiveRun implements ResultHandle {
     const dropThrough = this.#lines.count - this.#lines.tailSize;
     const drop = dropThrough - this.#droppedThrough >= DROP_STEP ? { from: this.#droppedThrough + 1, to: dropThrough } : null;
     if (drop) this.#droppedThrough = dropThrough;
-    try {
-      await Promise.all([
-        repo.appendLogs(this.id, lines),
-        progress ? repo.saveProgress(this.id, progress) : undefined,
-        drop ? repo.dropLogs(this.id, drop.from, drop.to) : undefined,
-      ]);
-    } catch (error) {
-      // Not shown to anyone, so nothing acknowledged is missing; the run will end `error: storage: …`.
-      if (this.#storageError === null) this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
-      this.#storageError ??= error;
-      this.#unstoredLines += lines.length;
-      return;
-    }
-    for (const line of lines) this.#emit({ type: 'log', line });
-    if (progress) this.#emit({ type: 'progress', progress });
+    if (lines.length === 0 && !progress && !drop) return;
+    const written = Promise.all([
+      repo.appendLogs(this.id, lines),
+      progress ? repo.saveProgress(this.id, progress) : undefined,
+      drop ? repo.dropLogs(this.id, drop.from, drop.to) : undefined,
+    ]);
+    this.#inFlight += 1;
+    const handled = written.then(
+      () => () => {
+        for (const line of lines) this.#emit({ type: 'log', line });
+        if (progress) this.#emit({ type: 'progress', progress });
+      },
+      (error: unknown) => () => {
+        // Not shown to anyone, so nothing acknowledged is missing; the run will end `error: storage: …`.
+        if (this.#storageError === null) this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
+        this.#storageError ??= error;
+        this.#unstoredLines += lines.length;
+      },
+    );
+    // In queue order, whichever promise settles first.
+    this.#emitted = Promise.all([this.#emitted, handled]).then(([, after]) => {
+      this.#inFlight -= 1;
+      after();
+    });
   }
 
   async #finish(outcome: Outcome): Promise<void> {
@@ -246,13 +274,16 @@ export class LiveRun implements ResultHandle {
     const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream: 'system', msg: `task [${this.task.title}] completed in [${microsToMillis(elapsedUs)}]` };
     this.#lines.push(line);
     this.#pendingLines.push(line);
-    this.#scheduleFlush();
-    await this.#flushChain;
+    // Batches still on their way decide whether lines were lost (the outcome then says so): wait for them.
+    // A short run has none, and its whole log goes with the outcome.
+    if (this.#inFlight > 0) await this.#emitted;
+    const finalLines = this.#pendingLines;
+    const finalProgress = this.#pendingProgress;
+    this.#pendingLines = [];
+    this.#pendingProgress = null;
     const lastDrop = this.#lines.count - this.#lines.tailSize;
-    if (lastDrop > this.#droppedThrough) {
-      await this.#options.repository.dropLogs(this.id, this.#droppedThrough + 1, lastDrop).catch((error: unknown) => (this.#storageError ??= error));
-      this.#droppedThrough = lastDrop;
-    }
+    const dropLines = lastDrop > this.#droppedThrough ? { fromSeq: this.#droppedThrough + 1, toSeq: lastDrop } : null;
+    this.#droppedThrough = Math.max(this.#droppedThrough, lastDrop);
     if (this.#storageError && final.status === 'ok') {
       final.status = 'error';
       final.error = `storage: ${describeThrown(this.#storageError)}`;
@@ -273,8 +304,13 @@ export class LiveRun implements ResultHandle {
       logCount: this.#lines.count,
       logsDropped: this.#lines.dropped,
       progress: this.#progress,
+      finalLines,
+      dropLines,
     };
-    await this.#recordCompletion(completion);
+    if (await this.#recordCompletion(completion)) {
+      for (const final of finalLines) this.#emit({ type: 'log', line: final });
+      if (finalProgress) this.#emit({ type: 'progress', progress: finalProgress });
+    }
     this.#result = result;
     this.#emit({ type: 'complete', result });
     this.#listeners.clear();
@@ -286,15 +322,15 @@ export class LiveRun implements ResultHandle {
    * until it is written or the store closes. Until then the row reads `running`, which the next
    * start-up turns into `interrupted` if the process ends first: the outcome is late, never wrong.
    */
-  async #recordCompletion(completion: RunCompletion): Promise<void> {
+  async #recordCompletion(completion: RunCompletion): Promise<boolean> {
     for (let pause = COMPLETION_RETRY_FIRST_MS; ; pause = Math.min(pause * 2, COMPLETION_RETRY_MAX_MS)) {
       try {
         await this.#options.repository.completeRun(completion);
-        return;
+        return true;
       } catch (error) {
         if (!isRetryableStoreError(error)) {
           this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run');
-          return;
+          return false;
         }
         if (pause === COMPLETION_RETRY_FIRST_MS) this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run: retrying until the storage recovers');
         await new Promise((resolve) => setTimeout(resolve, pause).unref());

@@ -52,6 +52,10 @@ export interface RunCompletion {
   logCount: number;
   logsDropped: number;
   progress: Progress | null;
+  /** The run's last log lines, not appended yet: written in the same transaction as the outcome. */
+  finalLines: readonly LogLine[];
+  /** Lines `fromSeq..toSeq` (inclusive) to delete in that transaction too (the middle of a log over its cap), or null. */
+  dropLines: { fromSeq: number; toSeq: number } | null;
 }
 
 /** A run as history holds it. */
@@ -158,14 +162,41 @@ export interface PruneCandidate {
   status: RunStatus;
 }
 
+/** A run as a history list shows it (no data, log or metadata): what an export streams. */
+export interface RunListRow {
+  id: string;
+  taskKey: string;
+  label: string;
+  status: RunStatus;
+  startedAt: number;
+  elapsedUs: number;
+  args: TaskArgs;
+  tags: string[];
+  error: string;
+}
+
+/** How many runs of one task the age limit would remove. */
+export interface PruneCount {
+  taskKey: string;
+  count: number;
+}
+
 export interface RunRepository {
   insertRun(run: RunStart): Promise<void>;
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
   saveProgress(runId: string, progress: Progress): Promise<void>;
   /** Deletes the log lines `fromSeq..toSeq` (inclusive) of a run: the middle of a log over its cap. */
   dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void>;
+  /**
+   * Records the outcome with the run's last lines, in one commit: the run is never `ok` in history
+   * without its whole log. Its log is searchable when this resolves or, for a long log, once `flush`
+   * resolves (indexed in the background).
+   */
   completeRun(completion: RunCompletion): Promise<void>;
-  /** Marks rows still `running` (left by a process that died) as `interrupted`; returns how many. */
+  /**
+   * At start-up: marks rows still `running` (left by a process that died) as `interrupted`; returns how
+   * many. Also resumes indexing logs the previous process had not finished indexing.
+   */
   markInterrupted(now: number): Promise<number>;
   getRun(id: string): Promise<StoredRun | undefined>;
   /** Log lines with `seq > afterSeq`, in order, at most `limit`. */
@@ -185,11 +216,17 @@ export interface RunRepository {
   durations(taskKey: string, limit: number): Promise<DurationPoint[]>;
   /** Oldest first; never a `running` run. */
   findPrunable(query: PruneQuery): Promise<PruneCandidate[]>;
+  /** How many runs `findPrunable` would give for this age limit, without a limit, per task (largest first; tasks with none left out). */
+  countPrunable(query: Omit<PruneQuery, 'limit'> & { startedBefore: number }): Promise<PruneCount[]>;
+  /** Each task's p95 duration in microseconds (nearest rank) over its latest `sample` finished runs; tasks without any are left out. */
+  recentP95(taskKeys: readonly string[], sample: number): Promise<Map<string, number>>;
+  /** Every matching run as a list row, newest first, a page at a time (memory holds one page). */
+  streamRunRows(filter: RunFilter): AsyncIterable<RunListRow[]>;
   /** Deletes runs with their logs, tags and argument index; returns how many runs went. */
   deleteRuns(ids: readonly string[]): Promise<number>;
   /** Bytes the history occupies (pages in use, not free pages). */
   storageBytes(): Promise<number>;
-  /** Waits for every queued write to commit. */
+  /** Waits for every queued write to commit and for finished runs' logs to be searchable. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }

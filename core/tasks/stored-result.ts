@@ -1,6 +1,6 @@
 /** Rebuilds the Result of a past run from what history holds. */
 import { linesWithMarkers } from './log-buffer.js';
-import type { LogLine, StoredRun } from './run-repository.js';
+import type { LogLine, RunListRow, StoredRun } from './run-repository.js';
 import { taskToJson } from './task.js';
 import type { ResultJson, Task } from './types.js';
 
@@ -25,7 +25,8 @@ export function storedToResult(run: StoredRun, logs: readonly LogLine[], task: T
 }
 
 /** A history row: `task` is the key (decisions.md, JSON shapes). */
-export function storedToRow(run: StoredRun): Record<string, unknown> {
+/** A history row (RUN_ROW_COLUMNS): a list row is enough, so exports never load a run's data or metadata. */
+export function storedToRow(run: RunListRow): Record<string, unknown> {
   return {
     id: run.id,
     task: run.taskKey,

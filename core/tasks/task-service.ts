@@ -110,12 +110,23 @@ export class TaskService {
     return live;
   }
 
-  /** Runs one task once per argument set, at most `maxConcurrent` at a time; results in input order. */
+  /**
+   * Runs one task once per argument set, at most `maxConcurrent` at a time; results in input order.
+   * A run leaves its place to the next once its task is over: recording its outcome overlaps the next
+   * start (they share a commit), and each Result still resolves only once persisted.
+   */
   async runAll(key: string, argSets: readonly Record<string, unknown>[], options: RunOptions = {}): Promise<ResultJson[]> {
     const task = this.#registry.require(key);
     const prepared = argSets.map((args) => this.prepareArgs(task, { typed: args }));
     const limit = pLimit(concurrencyLimit(task.maxConcurrent));
-    return Promise.all(prepared.map((args) => limit(async () => (await this.start(task, args, { origin: 'batch', ...options })).done)));
+    const started = prepared.map((args) =>
+      limit(async () => {
+        const live = await this.start(task, args, { origin: 'batch', ...options });
+        await live.settled;
+        return live;
+      }),
+    );
+    return Promise.all(started.map(async (live) => (await live).done));
   }
 
   /** Cancels a running run; its Result ends `cancelled`. Unknown: 404; already finished: 409. */
@@ -159,9 +170,15 @@ export class TaskService {
     return this.#repository.latestRunPerTask();
   }
 
+  /** Waits until every write queued so far is committed and every finished run is searchable. */
+  flush(): Promise<void> {
+    return this.#repository.flush();
+  }
+
   /**
    * Refuses new runs, cancels the ones in flight and waits (up to `graceMs`) for them to be recorded and
-   * for their processes and workers to end; what is still there then is killed.
+   * for their processes and workers to end; what is still there then is killed. Every Result recorded
+   * is durable; the search index of a long log may still be catching up (it resumes at the next start).
    */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
@@ -171,7 +188,8 @@ export class TaskService {
     await Promise.race([Promise.all(pending.map((e) => e.run.done)), deadline]);
     await Promise.race([Promise.all([...this.#lingering].map((l) => l.settled)), deadline]);
     for (const lingering of this.#lingering) lingering.force();
-    await this.#repository.flush();
+    // Within the grace period too: what is left of indexing long logs for search resumes at the next start.
+    await Promise.race([this.#repository.flush(), deadline]);
   }
 
   #execute(task: Task, live: LiveRun, abort: AbortController, logger: Logger, external?: AbortSignal): void {

@@ -98,6 +98,27 @@ describe('browser: run history', function () {
     await page.close();
   });
 
+  it('opens the retention preview from the history: the policy, the size and what would go, read-only', async () => {
+    const w = await s.browser.newPage();
+    const { page } = w;
+    await page.goto(`${s.url}/admin/run`);
+    await Promise.all([page.waitForURL(/\/admin\/retention$/), page.getByRole('link', { name: 'Retention' }).click()]);
+    expect(await page.locator('h1').innerText()).to.equal('Retention');
+    expect(await page.locator('[data-policy="maxAgeDays"]').innerText()).to.equal('30 days');
+    expect(await page.locator('[data-policy="keepPerTask"]').innerText()).to.equal('latest 100');
+    // Every run here is recent: none would go, and all are still listed afterwards.
+    expect(await page.locator('[data-retention="by-age"] strong').innerText()).to.equal('0');
+    expect(await page.locator('[data-retention="size"]').innerText()).to.match(/KiB|MiB/);
+    await checkPage(s.browser, w, 'retention');
+    expect((await s.t.kernel.service.listRuns({})).runs.length).to.be.at.least(3);
+    // "Prune now" is a same-origin form: it prunes (nothing is old enough here) and comes back to the preview.
+    await Promise.all([page.waitForURL(/\/admin\/retention$/), page.getByRole('button', { name: 'Prune now' }).click()]);
+    expect(await page.locator('[data-retention="last-prune"]').innerText()).to.match(/0 run\(s\) by age, 0 by size/);
+    expect((await s.t.kernel.service.listRuns({})).runs.length).to.be.at.least(3);
+    expectNoPageErrors(w);
+    await page.close();
+  });
+
   it('keeps the milliseconds of a time in the form, and the browser submits them', async () => {
     const w = await s.browser.newPage();
     const { page } = w;

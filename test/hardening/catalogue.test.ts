@@ -584,8 +584,9 @@ describe('hostile-inputs catalogue, row by row', function () {
       expect((await get('/admin/task?format=json')).status).to.equal(200);
     });
 
-    it('#31 a WebSocket client that stops reading: cut off past 4 MiB queued, the run completes and is fully persisted', async function () {
+    it('#31 a WebSocket client that stops reading: nothing more is queued for it past a small queue, the run completes and is fully persisted, and reading again it gets every line once, in order, then complete (one that answers no ping is terminated: test/live/slow-clients.test.ts)', async function () {
       this.timeout(60_000);
+      // 8,000 lines of 3 KB: 24 MB, more than the socket buffers and the run's shared chunks (16 MiB) hold.
       const slow = await openSocket(`${ws}/admin/task/flood/start?n=8000&width=3000`);
       const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
       socket.pause();
@@ -595,15 +596,11 @@ describe('hostile-inputs catalogue, row by row', function () {
       const result = live ? await live.done : await t.kernel.service.getStoredRun(id);
       expect(result.status).to.equal('ok');
       expect(await t.kernel.service.getLogs(id), 'every line persisted').to.have.length(8001);
-      await eventually(() => sink.lines.some((l) => l.msg === 'WebSocket client too slow: disconnected' && l.run === id), 5000, 'the slow-client warning');
-      const warning = sink.lines.find((l) => l.msg === 'WebSocket client too slow: disconnected' && l.run === id)!;
-      expect(warning.buffered as number).to.be.greaterThan(4 * 1024 * 1024);
       socket.resume();
-      expect(await slow.closed, 'terminated, not closed politely').to.equal(1006);
-      expect(slow.messages.some((m) => m.cmd === 'complete'), 'the cut-off client never got complete').to.equal(false);
+      expect(await slow.closed, 'closed politely once it has read everything').to.equal(1000);
       const outputs = slow.messages.filter((m) => m.cmd === 'output');
-      expect(outputs.length).to.be.below(8001);
-      outputs.forEach((m, i) => expect(m.param.seq).to.equal(i + 1));
+      expect(outputs.map((m) => m.param.seq as number)).to.deep.equal(Array.from({ length: 8001 }, (_, i) => i + 1));
+      expect(slow.messages.slice(-2).map((m) => m.cmd)).to.deep.equal(['complete', 'close-connection']);
     });
 
     it('#32 a WebSocket client disconnecting mid-run: the run completes, nothing re-runs, re-attaching replays from the database then live', async () => {
@@ -1119,6 +1116,6 @@ describe('hostile-inputs catalogue, row by row', function () {
     it.skip('#54 a corrupt DB (random bytes, truncated, "file is not a database"): refuses to start naming the path, never overwrites (covered in test/storage/corrupt-database.test.ts)');
     it.skip('#55 leftover -wal/-shm after a crash: recovered on open, never deleted (covered in test/storage/wal-recovery.test.ts and test/crash/kill-nine.test.ts)');
     it.skip('#56 a second instance on the same DB refuses to start (covered in test/storage/instance-lock.test.ts)');
-    it('#57 the DB on NFS/SMB: a warning (tested in test/storage)');
+    it.skip('#57 the DB on NFS/SMB: a warning naming the file system at start-up (covered in test/storage/database-file.test.ts "storage: a database on a network file system": nfs, smb/cifs and fuse recognised by their statfs type, local file systems silent)');
   });
 });

@@ -24,7 +24,7 @@ describe('plugins/plugin-loader: loadAll', () => {
     return fixture;
   }
 
-  it('loads files in name order, one at a time, each import awaited', async () => {
+  it('with importConcurrency 1, loads files in name order, one at a time, each import awaited', async () => {
     const trace = `__trace_${path.basename(folder.root).replace(/\W/g, '_')}`;
     const slow = (key: string): string =>
       `const t = (globalThis.${trace} ??= []); t.push('${key}:start'); await new Promise((r) => setTimeout(r, 20)); t.push('${key}:end');\n` +
@@ -33,7 +33,7 @@ describe('plugins/plugin-loader: loadAll', () => {
     folder.write('c.mjs', slow('c'));
     folder.write('a.ts', slow('a'));
     folder.write('b.js', slow('b'));
-    const { loader, registry } = loaderFor();
+    const { loader, registry } = loaderFor({ importConcurrency: 1 });
     const registered: string[] = [];
     registry.on('task:registered', (task) => registered.push(task.key));
     await loader.loadAll();
@@ -41,6 +41,33 @@ describe('plugins/plugin-loader: loadAll', () => {
     expect(registered).to.deep.equal(['a', 'b', 'c', 'd']);
     expect(loader.filesLoaded().map((f) => f.file)).to.deep.equal(['plugins/a.ts', 'plugins/b.js', 'plugins/c.mjs', 'plugins/d.mts']);
     expect(loader.failures()).to.deep.equal([]);
+  });
+
+  it('imports files ahead, yet runs each setup and registers the tasks in name order, whichever import ends first', async () => {
+    const trace = `__trace_${path.basename(folder.root).replace(/\W/g, '_')}`;
+    // `a` waits longest at the top level, `d` not at all: the imports finish in reverse name order.
+    const plugin = (key: string, waitMs: number): string =>
+      `const t = (globalThis.${trace} ??= []); t.push('${key}:import'); await new Promise((r) => setTimeout(r, ${waitMs})); t.push('${key}:imported');\n` +
+      `export default { name: '${key}', tasks: [], setup(kernel) { t.push('${key}:setup'); kernel.registerTask({ key: '${key}', run: () => '${key}' }); } };\n`;
+    folder.write('d.mjs', plugin('d', 0));
+    folder.write('c.mjs', plugin('c', 20));
+    folder.write('b.mjs', plugin('b', 40));
+    folder.write('a.mjs', plugin('a', 60));
+    const { loader, registry } = loaderFor({ importConcurrency: 4 });
+    const registered: string[] = [];
+    registry.on('task:registered', (task) => registered.push(task.key));
+    await loader.loadAll();
+    const events = (globalThis as unknown as Record<string, string[]>)[trace]!;
+    expect(events.slice(0, 4)).to.have.members(['a:import', 'b:import', 'c:import', 'd:import']);
+    expect(events.filter((e) => e.endsWith(':setup'))).to.deep.equal(['a:setup', 'b:setup', 'c:setup', 'd:setup']);
+    expect(registered).to.deep.equal(['a', 'b', 'c', 'd']);
+    expect(loader.filesLoaded().map((f) => f.file)).to.deep.equal(['plugins/a.mjs', 'plugins/b.mjs', 'plugins/c.mjs', 'plugins/d.mjs']);
+  });
+
+  it('refuses an importConcurrency that is not a positive integer', () => {
+    for (const importConcurrency of [0, -1, 1.5, Number.NaN]) {
+      expect(() => newLoader(folder, { importConcurrency }), String(importConcurrency)).to.throw(TypeError, /importConcurrency: expected an integer >= 1/);
+    }
   });
 
   it('accepts a task, an array of tasks and a plugin object whose setup registers more', async () => {

@@ -106,6 +106,21 @@ describe('storage: writes when the storage fails (SQLITE_FULL)', function () {
       expect(integrityCheck(path.join(dir, 'taskdeck.db'))).to.equal('ok');
     });
 
+    it('commits a background write after the ordinary writes queued with it, in a commit of its own', async () => {
+      const queue = new WriteQueue(db.writer);
+      const order: string[] = [];
+      const write = (name: string, n: number, background = false) =>
+        queue.enqueue(async (trx) => {
+          order.push(name);
+          await sql`INSERT INTO probe (n) VALUES (${n})`.execute(trx);
+        }, { background });
+      const outcomes = await Promise.allSettled([write('index', 1, true), write('first', 2), write('bad', 2), write('second', 3)]);
+      expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      // The bad write made its batch retry write by write; the background write was never part of it.
+      expect(order).to.deep.equal(['first', 'bad', 'first', 'bad', 'second', 'index']);
+      expect(await probeRows()).to.deep.equal([1, 2, 3]);
+    });
+
     it('refuses writes once closed, with an error that is not worth a retry', async () => {
       const queue = new WriteQueue(db.writer);
       await queue.close();

@@ -30,9 +30,16 @@ describe('retention', () => {
     const busy = await runsOf('busy', 40, 45); // 45 .. 6 days ago: 15 of them older than 30 days
     const preview = await t.kernel.retention.preview();
     expect(preview.byAge).to.equal(15 + 15);
+    expect(preview.cutoff).to.equal(clock - 30 * DAY);
+    expect(preview.perTask).to.deep.equal([{ taskKey: 'busy', count: 15 }, { taskKey: 'old', count: 15 }]);
+    // The first 20 to go, oldest start first: all 15 of "old" (60..46 days ago), then "busy" from 45 days ago.
+    expect(preview.oldest.map((c) => c.id)).to.deep.equal([...old.slice(0, 15), ...busy.slice(0, 5)]);
+    expect(preview.lastPrune).to.equal(null);
+    expect(preview.nextPruneAt, 'no interval in this policy').to.equal(null);
     expect(await remaining('old')).to.have.length(20);
     const report = await t.kernel.retention.prune();
     expect(report.byAge).to.equal(30);
+    expect((await t.kernel.retention.preview()).lastPrune).to.deep.include({ at: clock, byAge: 30, bySize: 0 });
     // "old": only its latest 5 stay, though all are past the limit.
     expect(await remaining('old')).to.deep.equal(old.slice(-5).reverse());
     // "busy": the 25 recent runs stay; the 15 old ones go.
@@ -71,6 +78,21 @@ describe('retention', () => {
       expect((await small.kernel.service.listRuns({})).runs.map((r) => r.id)).to.deep.equal(ids.slice(-3).reverse());
     } finally {
       await small.cleanup();
+    }
+  });
+
+  it('says when the server prunes next: a minute after start-up, then every interval from start-up', async () => {
+    const scheduled = await bootKernel({ now: () => clock, config: { retention: { maxAgeDays: 30, keepPerTask: 5, maxBytes: 0, intervalMinutes: 10 } } });
+    try {
+      const start = clock;
+      expect(scheduled.kernel.retention.nextPruneAt()).to.equal(start + 60_000);
+      clock = start + 60_000;
+      expect(scheduled.kernel.retention.nextPruneAt()).to.equal(start + 10 * 60_000);
+      clock = start + 25 * 60_000;
+      expect(scheduled.kernel.retention.nextPruneAt()).to.equal(start + 30 * 60_000);
+    } finally {
+      clock = Date.UTC(2026, 0, 1);
+      await scheduled.cleanup();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { wellFormedText } from './text-safety.js';
-import { isRecord } from '../../tasks/to-plain.js';
+import { isRecord, toPlain } from '../../tasks/to-plain.js';
 
 /**
  * CSV pieces shared by the one-shot and the streaming serializer, so both write identical bytes.
@@ -13,6 +13,9 @@ export const VALUE_COLUMN = 'value';
 
 // Spreadsheets evaluate a cell starting with one of these as a formula (CSV injection).
 const FORMULA_START = /^[=+\-@\t\r]/;
+// csv-stringify quotes a field holding `\n` but not one holding a bare `\r`, which a reader takes for a
+// line end.
+const STRINGIFY_OPTIONS = { record_delimiter: '\n', quoted_match: /\r/ } as const;
 
 /** The union of the items' top-level keys, in first-seen order. */
 export function csvColumns(items: readonly unknown[]): string[] {
@@ -34,10 +37,26 @@ export function csvRecord(item: unknown, columns: readonly string[]): string {
   return csvLine(columns.map((column) => cellText(Object.hasOwn(record, column) ? record[column] : null)));
 }
 
+/**
+ * The cells of a plain row object, each normalised on its own (`toPlain` of a cell gives what `toPlain`
+ * of the whole row holds there): a row of scalars, an export's usual row, costs no copy.
+ */
+export function csvCellsOfRow(row: Readonly<Record<string, unknown>>, columns: readonly string[], maxDepth: number): string[] {
+  const cells = new Array<string>(columns.length);
+  for (let i = 0; i < columns.length; i++) {
+    const value = Object.hasOwn(row, columns[i]!) ? row[columns[i]!] : null;
+    cells[i] = cellText(typeof value === 'string' || typeof value === 'boolean' || value === null ? value : toPlain(value, maxDepth));
+  }
+  return cells;
+}
+
+/** Records of cells as CSV text; an export passes many at once, since each call has a set-up cost. */
+export function csvLines(records: readonly (readonly string[])[]): string {
+  return stringify(records as string[][], STRINGIFY_OPTIONS);
+}
+
 function csvLine(cells: readonly string[]): string {
-  // csv-stringify quotes a field holding `\n` but not one holding a bare `\r`, which a reader takes for
-  // a line end.
-  return stringify([cells], { record_delimiter: '\n', quoted_match: /\r/ });
+  return csvLines([cells]);
 }
 
 /**

@@ -5,7 +5,7 @@
  * what it logged, and what the store kept.
  *
  * IPC, parent -> child: {cmd: 'start', n} | {cmd: 'baseline'} | {cmd: 'go'} | {cmd: 'wait', id} |
- * {cmd: 'check', id, n} | {cmd: 'stop'}; every request is answered with {reply: cmd, ...}.
+ * {cmd: 'measured'} | {cmd: 'check', id, n} | {cmd: 'stop'}; every request is answered with {reply: cmd, ...}.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
@@ -20,10 +20,9 @@ const send = (message: Record<string, unknown>): void => void process.send!(mess
 /** The text of line `seq` (the load test checks it byte for byte; the parent has the same function). */
 const lineText = (seq: number): string => `line ${seq} ${'.'.repeat(seq % 40)}`;
 
-const warnings: { msg: string; buffered?: number }[] = [];
 const kernel = new Kernel(
   configWith({ port: 0, host: '127.0.0.1', db: `${dir}/taskdeck.db`, plugins: `${dir}/plugins`, watchPlugins: false, logLevel: 'warn', retention: { intervalMinutes: 0 } }),
-  { logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) }) },
+  { logger: pino({ level: 'warn' }, pino.destination(2)) },
 );
 await kernel.start();
 
@@ -44,9 +43,31 @@ kernel.registerTask({
   },
 });
 
-const eld = monitorEventLoopDelay({ resolution: 10 });
+/** Event-loop delay while the run runs, and until every client has closed (serving those behind). */
+const eldRun = monitorEventLoopDelay({ resolution: 10 });
+const eldAll = monitorEventLoopDelay({ resolution: 10 });
+const delays = (h: ReturnType<typeof monitorEventLoopDelay>) => ({ p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, mean: h.mean / 1e6 });
 let rssBaseline = 0;
 let rssPeak = 0;
+/** process.memoryUsage() when the RSS peaked, and at the baseline: what the growth is made of. */
+let atBaseline: NodeJS.MemoryUsage | null = null;
+let atPeak: NodeJS.MemoryUsage | null = null;
+/** The most lines the task had logged that were not yet committed (held in memory by the run). */
+let uncommittedPeak = 0;
+/** When the RSS peaked and when the run was done, in ms after the baseline. */
+let baselineAt = 0;
+let peakAt = 0;
+let doneAt = 0;
+let watched: { live: LiveRun; committed: number } | null = null;
+const sample = (): void => {
+  if (watched) uncommittedPeak = Math.max(uncommittedPeak, watched.live.lastSeq - watched.committed);
+  const usage = process.memoryUsage();
+  if (usage.rss > rssPeak) {
+    rssPeak = usage.rss;
+    atPeak = usage;
+    peakAt = performance.now() - baselineAt;
+  }
+};
 let sampler: NodeJS.Timeout | null = null;
 const runs = new Map<string, LiveRun>();
 
@@ -61,35 +82,56 @@ async function handle(message: { cmd: string; n?: number; id?: string }): Promis
       const task = kernel.registry.require('flood');
       const live = await kernel.service.start(task, kernel.service.prepareArgs(task, { typed: { n: message.n } }), { label: 'load' });
       runs.set(live.id, live);
+      const state = { live, committed: 0 };
+      watched = state;
+      live.subscribe((event) => {
+        if (event.type === 'log') state.committed = event.line.seq;
+      });
       return send({ reply: 'start', id: live.id });
     }
     case 'baseline':
-      rssBaseline = process.memoryUsage().rss;
+      atBaseline = process.memoryUsage();
+      baselineAt = performance.now();
+      rssBaseline = atBaseline.rss;
       rssPeak = rssBaseline;
-      sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
-      eld.reset();
-      eld.enable();
+      atPeak = atBaseline;
+      sampler = setInterval(sample, 20);
+      for (const h of [eldRun, eldAll]) {
+        h.reset();
+        h.enable();
+      }
       return send({ reply: 'baseline', rss: rssBaseline });
     case 'go':
       open();
       return send({ reply: 'go' });
     case 'wait': {
       const result = await runs.get(message.id!)!.done;
-      eld.disable();
-      if (sampler) clearInterval(sampler);
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      doneAt = performance.now() - baselineAt;
+      eldRun.disable();
       return send({
         reply: 'wait',
         status: result.status,
         logsInResult: result.logs.length,
         marker: result.logs.find((l) => l.startsWith('… ')) ?? null,
-        eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, mean: eld.mean / 1e6 },
-        rssBaseline,
-        rssPeak,
-        rssNow: process.memoryUsage().rss,
-        warnings: warnings.map((w) => ({ msg: w.msg, buffered: w.buffered })),
       });
     }
+    case 'measured':
+      // Once every client has closed: the load includes serving the clients that were behind.
+      eldAll.disable();
+      if (sampler) clearInterval(sampler);
+      sample();
+      return send({
+        reply: 'measured',
+        eldRun: delays(eldRun),
+        eldAll: delays(eldAll),
+        rssBaseline,
+        rssPeak,
+        memory: { baseline: atBaseline, peak: atPeak },
+        uncommittedPeak,
+        peakAt,
+        doneAt,
+        rssNow: process.memoryUsage().rss,
+      });
     case 'check': {
       // Every stored line of the run: its sequence ranges, and any whose text is not what was logged.
       const id = message.id!;
