@@ -44,10 +44,15 @@ export async function ensureRedisServer(options: { install: boolean; log: (messa
   return installed ? { path: installed } : { reason: 'apt-get install redis-server succeeded but redis-server is not on the PATH' };
 }
 
-/** Starts Redis in the foreground of a child process: loopback only, no RDB snapshots, no AOF. */
-export async function startRedis(path: string): Promise<RedisServer> {
+/**
+ * Starts Redis in the foreground of a child process, loopback only, no RDB snapshots. Without
+ * `durableDir` there is no AOF either; with it, an AOF in that folder fsync-ed on every write
+ * (`appendfsync always`: what taskdeck's `synchronous=FULL` promises).
+ */
+export async function startRedis(path: string, options: { durableDir?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(path, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
+  const persistence = options.durableDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.durableDir] : ['--appendonly', 'no'];
+  const child: ChildProcess = spawn(path, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.resume();

@@ -1,6 +1,7 @@
 /**
  * P1-peer: the same no-op jobs through BullMQ on a private local Redis (no persistence, jobs kept),
- * against taskdeck's P1 measured in the same rounds. Both process with the same parallelism (the
+ * against taskdeck's P1 measured in the same rounds; and, for a like-for-like durability, through a
+ * second Redis that fsyncs its AOF on every write. Both process with the same parallelism (the
  * number of CPUs, taskdeck's default), and each no-op job writes the same two log lines.
  */
 import os from 'node:os';
@@ -60,6 +61,10 @@ export default async function p1Peer(ctx: BenchContext): Promise<ScenarioResult[
   const redisPath = await ensureRedisServer({ install: ctx.install, log: ctx.log });
   if ('reason' in redisPath) return [skipped('P1-peer', TITLE, redisPath.reason)];
   const redis = await startRedis(redisPath.path);
+  const durableRedis = await startRedis(redisPath.path, { durableDir: ctx.tempDir('redis-aof') }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   const count = runCount(ctx);
   const concurrency = os.availableParallelism();
   const kernel = await bootBenchKernel({ dir: ctx.tempDir('db') });
@@ -71,7 +76,8 @@ export default async function p1Peer(ctx: BenchContext): Promise<ScenarioResult[
     const m = await ctx.measure(
       'runs/s',
       async () => ({
-        bullmq: await bullmqRound(redis.port, `bench-${process.pid}-${round++}`, count, concurrency),
+        bullmq: await bullmqRound(redis.port, `bench-${process.pid}-${round}`, count, concurrency),
+        bullmqDurable: await bullmqRound(durableRedis.port, `bench-${process.pid}-${round++}`, count, concurrency),
         taskdeck: await taskdeckRunAll(kernel, count),
       }),
       { warmup: 1 },
@@ -90,9 +96,19 @@ export default async function p1Peer(ctx: BenchContext): Promise<ScenarioResult[
           'Redis without persistence (--save "" --appendonly no) vs taskdeck fsync-ing every commit',
         ],
       }),
+      result({
+        id: 'P1-peer-durable',
+        scenario: `the same against BullMQ on a Redis that fsyncs every write`,
+        taskdeck: m.taskdeck,
+        baseline: m.bullmqDurable,
+        baselineLabel: `BullMQ + Redis ${redis.version}, appendfsync always`,
+        unit: 'runs/s',
+        notes: ['no goal: the like-for-like durability (--appendonly yes --appendfsync always), for context'],
+      }),
     ];
   } finally {
     await kernel.stop();
     await redis.stop();
+    await durableRedis.stop();
   }
 }
