@@ -218,7 +218,9 @@ export class Kernel {
       const http = new HttpServer({ ...this.#options.http, kernel: this });
       this.#http = http;
       this.#stops.push(() => http.stop());
-      await Promise.all([http.listen(config.port, config.host), watching]);
+      // Both settle before a failure is thrown: stopping while `listen` is still pending could leave the port bound.
+      const [listened, watched] = await Promise.allSettled([http.listen(config.port, config.host), watching]);
+      for (const outcome of [listened, watched]) if (outcome.status === 'rejected') throw outcome.reason;
       this.#continueStart();
       logger.info({ url: `${this.url}/admin/task`, db: db.file, cpus: os.availableParallelism() }, `taskdeck is serving ${this.url}/admin/task`);
     } else {

@@ -34,6 +34,11 @@ export interface OpenedDatabase {
    * `writes` operation: the statements then run in that operation's transaction.
    */
   readonly writeHandle: Database.Database;
+  /**
+   * The reader's better-sqlite3 handle (the writer's for `:memory:`), for prepared statements on hot
+   * read paths. Read-only use.
+   */
+  readonly readHandle: Database.Database;
   /** Bytes in pages that hold data (free pages excluded): what a size budget is measured against. */
   usedBytes(): number;
   close(): Promise<void>;
@@ -76,6 +81,7 @@ export async function openDatabase(file: string): Promise<OpenedDatabase> {
     reader,
     writes,
     writeHandle,
+    readHandle,
     usedBytes() {
       const pages = Number(writeHandle.pragma('page_count', { simple: true })) - Number(writeHandle.pragma('freelist_count', { simple: true }));
       return pages * Number(writeHandle.pragma('page_size', { simple: true }));

@@ -1,4 +1,5 @@
 /** Reads of run history (runs, logs, filters, full-text snippets, retention candidates), on the read-only handle. */
+import type Database from 'better-sqlite3';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   LogLine,
@@ -31,12 +32,27 @@ type RunRow = Selectable<RunsTable>;
 type ListRow = Pick<RunRow, 'num' | 'id' | 'task_key' | 'run_label' | 'status' | 'started_at' | 'elapsed_us' | 'args_json' | 'tags_json' | 'error'>;
 type PruneRow = Pick<RunRow, 'num' | 'id' | 'task_key' | 'started_at' | 'status'>;
 
+/** A run's lines after a sequence number; LIMIT -1 is no limit. */
+const LOGS_SQL = `SELECT l.seq, l.at, l.stream, l.msg FROM run_logs l JOIN runs r ON r.num = l.run_num
+  WHERE r.id = ? AND l.seq > ? ORDER BY l.seq LIMIT ?`;
+
+interface LogRow {
+  seq: number;
+  at: number | bigint;
+  stream: string;
+  msg: string;
+}
+
 export class SqliteRunQueries {
   readonly #reader: Kysely<Schema>;
+  readonly #readHandle: Database.Database;
   readonly #startOrder: StartOrder;
+  /** Prepared once: clients catching up read a page of lines many times a second. */
+  #logs: Database.Statement<[string, number, number], LogRow> | null = null;
 
-  constructor(reader: Kysely<Schema>) {
+  constructor(reader: Kysely<Schema>, readHandle: Database.Database) {
     this.#reader = reader;
+    this.#readHandle = readHandle;
     this.#startOrder = new StartOrder(reader);
   }
 
@@ -46,15 +62,9 @@ export class SqliteRunQueries {
   }
 
   async getLogs(id: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LogLine[]> {
-    let query = this.#reader
-      .selectFrom('run_logs')
-      .innerJoin('runs', 'runs.num', 'run_logs.run_num')
-      .select(['run_logs.seq', 'run_logs.at', 'run_logs.stream', 'run_logs.msg'])
-      .where('runs.id', '=', id)
-      .where('run_logs.seq', '>', options.afterSeq ?? 0)
-      .orderBy('run_logs.seq');
-    if (options.limit !== undefined) query = query.limit(options.limit);
-    const rows = await query.execute();
+    // Prepared on first use: the schema is migrated by then.
+    this.#logs ??= this.#readHandle.prepare<[string, number, number], LogRow>(LOGS_SQL);
+    const rows = this.#logs.all(id, options.afterSeq ?? 0, options.limit ?? -1);
     return rows.map((r) => ({ seq: r.seq, at: Number(r.at), stream: r.stream as LogLine['stream'], msg: r.msg }));
   }
 

@@ -35,7 +35,7 @@ export class SqliteRunRepository implements RunRepository {
   constructor(db: OpenedDatabase) {
     this.#db = db;
     this.#writer = new SqliteRunWriter(db);
-    this.#queries = new SqliteRunQueries(db.reader);
+    this.#queries = new SqliteRunQueries(db.reader, db.readHandle);
     this.#analytics = new SqliteRunAnalytics(db.reader);
   }
 

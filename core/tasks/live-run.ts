@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { describeThrown } from '../errors.js';
 import { toPlain } from './to-plain.js';
-import { LogBuffer, linesWithMarkers } from './log-buffer.js';
+import { LogBuffer } from './log-buffer.js';
 import { capLineLength, formatLogParts, splitLogLines, wellFormed } from './log-lines.js';
 import { microsToMillis } from './micros.js';
 import { isRetryableStoreError, type LogLine, type LogStream, type RunCompletion, type RunRepository } from './run-repository.js';
@@ -168,7 +168,7 @@ export class LiveRun implements ResultHandle {
   appendLine(msg: string, stream: LogStream): void {
     if (this.#outcome) return;
     const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream, msg: capLineLength(wellFormed(msg), this.#options.limits.maxLineLength) };
-    this.#lines.push(line);
+    this.#lines.push(line.msg);
     this.#pendingLines.push(line);
     this.#scheduleFlush();
   }
@@ -272,7 +272,7 @@ export class LiveRun implements ResultHandle {
       : { ...outcome, data };
     // Appended directly: the outcome is already fixed, which closes `appendLine` to the task.
     const line: LogLine = { seq: this.#lines.count + 1, at: this.#options.now(), stream: 'system', msg: `task [${this.task.title}] completed in [${microsToMillis(elapsedUs)}]` };
-    this.#lines.push(line);
+    this.#lines.push(line.msg);
     this.#pendingLines.push(line);
     // Batches still on their way decide whether lines were lost (the outcome then says so): wait for them.
     // A short run has none, and its whole log goes with the outcome.
@@ -357,7 +357,7 @@ export class LiveRun implements ResultHandle {
       elapsed: elapsedUs,
       status,
       summary: status,
-      logs: linesWithMarkers(this.#lines.lines()),
+      logs: this.#lines.logs(),
       data: outcome.data,
       tags: [...this.#tags].sort(),
       metadata: { ...this.#metadata.toObject(), taskVersion: this.task.version },
