@@ -167,9 +167,13 @@ export class LiveHub {
 function checkHandshake(req: IncomingMessage): void {
   const key = req.headers['sec-websocket-key'];
   const version = req.headers['sec-websocket-version'];
-  if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
-    throw badRequest('WebSocket handshake: expected GET with "Upgrade: websocket", a Sec-WebSocket-Key and Sec-WebSocket-Version 13');
-  }
+  const problem =
+    req.method !== 'GET' ? `method ${String(req.method).slice(0, 20)}`
+    : req.headers.upgrade?.toLowerCase() !== 'websocket' ? `Upgrade: ${JSON.stringify((req.headers.upgrade ?? '').slice(0, 40))}`
+    : !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) ? 'no valid Sec-WebSocket-Key'
+    : version !== '13' && version !== '8' ? `Sec-WebSocket-Version: ${JSON.stringify(String(version ?? '').slice(0, 20))}`
+    : null;
+  if (problem) throw badRequest(`WebSocket handshake: expected GET with "Upgrade: websocket", a Sec-WebSocket-Key and Sec-WebSocket-Version 13; got ${problem}`);
 }
 
 function safeDecode(text: string): string {
