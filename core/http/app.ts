@@ -33,7 +33,7 @@ export function createApp(deps: HttpDeps, logger: Logger, access: AdminAccess = 
   app.on('error', (error: unknown) => logger.debug({ err: error }, 'response error'));
 
   app.use(errorFunnel(deps, logger));
-  app.use(securityHeaders);
+  app.use(securityHeaders());
   app.use(views(VIEWS_FOLDER, { extension: 'pug', options: { cache: true, basedir: VIEWS_FOLDER } }));
   app.use(earlyAccess(access, deps.base));
   app.use(requestBasics(deps));
