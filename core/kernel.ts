@@ -179,7 +179,7 @@ export class Kernel {
     this.#continueStart();
     await migrateToLatest(db.writer);
     this.#continueStart();
-    const repository = new SqliteRunRepository(db);
+    const repository = new SqliteRunRepository(db, { logger });
     this.#stops.push(() => repository.close());
     const interrupted = server ? await repository.markInterrupted((this.#options.now ?? Date.now)()) : 0;
     if (interrupted > 0) logger.warn({ interrupted }, `marked ${interrupted} run(s) left running by a previous process as interrupted`);

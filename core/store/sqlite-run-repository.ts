@@ -15,16 +15,16 @@ import type {
   RunPage,
   RunRepository,
   RunStart,
+  RunTurn,
   SearchSnippet,
   StoredRun,
   TaskRunSummary,
   TaskStats,
 } from '../tasks/run-repository.js';
-import type { Progress } from '../tasks/types.js';
 import type { OpenedDatabase } from './open-database.js';
 import { SqliteRunAnalytics } from './sqlite-run-analytics.js';
 import { SqliteRunQueries } from './sqlite-run-queries.js';
-import { SqliteRunWriter } from './sqlite-run-writer.js';
+import { SqliteRunWriter, type SqliteRunWriterOptions } from './sqlite-run-writer.js';
 
 export class SqliteRunRepository implements RunRepository {
   readonly #db: OpenedDatabase;
@@ -32,9 +32,10 @@ export class SqliteRunRepository implements RunRepository {
   readonly #queries: SqliteRunQueries;
   readonly #analytics: SqliteRunAnalytics;
 
-  constructor(db: OpenedDatabase) {
+  /** `options.logger`: where background indexing reports what it cannot return to a caller (silent if none). */
+  constructor(db: OpenedDatabase, options: SqliteRunWriterOptions = {}) {
     this.#db = db;
-    this.#writer = new SqliteRunWriter(db);
+    this.#writer = new SqliteRunWriter(db, options);
     this.#queries = new SqliteRunQueries(db.reader, db.readHandle);
     this.#analytics = new SqliteRunAnalytics(db.reader);
   }
@@ -43,16 +44,8 @@ export class SqliteRunRepository implements RunRepository {
     return this.#writer.insertRun(run);
   }
 
-  appendLogs(runId: string, lines: readonly LogLine[]): Promise<void> {
-    return this.#writer.appendLogs(runId, lines);
-  }
-
-  saveProgress(runId: string, progress: Progress): Promise<void> {
-    return this.#writer.saveProgress(runId, progress);
-  }
-
-  dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void> {
-    return this.#writer.dropLogs(runId, fromSeq, toSeq);
+  writeTurn(runId: string, turn: RunTurn): Promise<void> {
+    return this.#writer.writeTurn(runId, turn);
   }
 
   completeRun(completion: RunCompletion): Promise<void> {

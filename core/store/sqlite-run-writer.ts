@@ -10,11 +10,19 @@
  * `runs.log_indexed_seq` says where indexing stands (migration 0005), so what a crash interrupted is
  * picked up again at the next start-up. A search waits for the short runs already finished
  * (`searchable`), so a run is found as soon as it is done; a long log, once `flush` resolves.
+ *
+ * Another process (a CLI run while the server starts) may index the same run: each background write
+ * reads where indexing stands from the row, not from memory, and moves it on with a compare-and-set;
+ * a write to a run that another process has meanwhile marked interrupted (and may have indexed) first
+ * takes what was indexed out again, so the index never holds a line twice or a line it cannot find.
+ * A run whose indexing fails (not the storage: the run itself) is logged and set aside until the
+ * next start-up, so it never blocks the others.
  */
 import type Database from 'better-sqlite3';
 import { sql } from 'kysely';
-import type { LogLine, RunCompletion, RunStart } from '../tasks/run-repository.js';
-import type { Progress } from '../tasks/types.js';
+import type { Logger } from 'pino';
+import { TaskdeckError } from '../errors.js';
+import type { LogLine, RunCompletion, RunStart, RunTurn } from '../tasks/run-repository.js';
 import type { OpenedDatabase } from './open-database.js';
 import { storeClosed } from './storage-fault.js';
 import type { WriteOp, WriteQueue } from './write-queue.js';
@@ -30,13 +38,18 @@ const LAST_SEQ = Number.MAX_SAFE_INTEGER;
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** What the writer logs to: indexing failures (one bad run, a storage fault) it cannot return to anyone. */
+export type WriterLogger = Pick<Logger, 'error' | 'warn'>;
+
+const SILENT: WriterLogger = { error() {}, warn() {} };
+
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
       `INSERT INTO runs (id, task_key, task_title, task_version, run_label, args_json, status, started_at, origin)
        VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
     ),
-    insertArg: db.prepare('INSERT INTO run_args (name, value, run_num) VALUES (?, ?, ?)'),
+    insertArg: db.prepare('INSERT INTO run_args (name, value, run_num) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     numOf: db.prepare('SELECT num FROM runs WHERE id = ?').pluck(),
     insertLog: db.prepare('INSERT INTO run_logs (run_num, seq, at, stream, msg) VALUES (?, ?, ?, ?, ?)'),
     dropLogs: db.prepare('DELETE FROM run_logs WHERE run_num = ? AND seq >= ? AND seq <= ?'),
@@ -51,29 +64,58 @@ function prepareStatements(db: Database.Database) {
     lineAfter: db.prepare('SELECT seq FROM run_logs WHERE run_num = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?').pluck(),
     indexLogs: db.prepare('INSERT INTO log_search (rowid, msg) SELECT rowid, msg FROM run_logs_plain WHERE run_num = ? AND seq > ? AND seq <= ?'),
     setIndexedSeq: db.prepare('UPDATE runs SET log_indexed_seq = ? WHERE num = ?'),
+    /**
+     * Where indexing of a run stands, read with a write: the background write's first statement then
+     * takes the write lock, so no other process moves it on between this read and the update below.
+     */
+    lockIndexedSeq: db.prepare('UPDATE runs SET log_indexed_seq = log_indexed_seq WHERE num = ? RETURNING log_indexed_seq').pluck(),
+    moveIndexedSeq: db.prepare('UPDATE runs SET log_indexed_seq = ? WHERE num = ? AND log_indexed_seq IS ?'),
+    runState: db.prepare('SELECT status, log_indexed_seq FROM runs WHERE num = ?'),
+    unindexLogs: db.prepare('DELETE FROM log_search WHERE rowid IN (SELECT rowid FROM run_logs WHERE run_num = ? AND seq <= ?)'),
+    unindexResult: db.prepare('DELETE FROM result_search WHERE rowid = ?'),
     // After the row holds its final error and data: FTS5 external content must match what is indexed.
     indexResult: db.prepare('INSERT INTO result_search (rowid, error, data_json) SELECT num, error, data_json FROM runs WHERE num = ?'),
   };
 }
 
+/** A search waiting for the short runs finished up to number `upTo` to be indexed. */
+interface SearchWaiter {
+  upTo: number;
+  wake: () => void;
+}
+
+export interface SqliteRunWriterOptions {
+  logger?: WriterLogger;
+}
+
 export class SqliteRunWriter {
   readonly #queue: WriteQueue;
   readonly #handle: Database.Database;
+  readonly #readHandle: Database.Database;
+  readonly #logger: WriterLogger;
   #statements: Statements | null = null;
   /** id -> num of runs written by this process, so log appends need no lookup. */
   readonly #nums = new Map<string, number>();
-  /** Finished runs still to index, num -> `log_indexed_seq`: runs whose log fits one chunk, and longer ones. */
+  /**
+   * Finished runs still to index: runs whose log fits one chunk (num -> the run's number in the order
+   * runs finished, what a waiting search compares against), and longer ones. Where each one's
+   * indexing stands is read from its row, in the write that indexes it.
+   */
   readonly #shortToIndex = new Map<number, number>();
-  readonly #longToIndex = new Map<number, number>();
-  /** Short runs taken by the background write in flight. */
-  #shortInFlight = 0;
-  #searchWaiters: (() => void)[] = [];
+  readonly #longToIndex = new Set<number>();
+  /** Short runs taken by the background write in flight, num -> finish number. */
+  readonly #shortInFlight = new Map<number, number>();
+  /** Runs finished by this process so far: each finished run's number in `#shortToIndex`. */
+  #finished = 0;
+  #searchWaiters: SearchWaiter[] = [];
   #indexing: Promise<void> | null = null;
   #closed = false;
 
-  constructor(db: OpenedDatabase) {
+  constructor(db: OpenedDatabase, options: SqliteRunWriterOptions = {}) {
     this.#queue = db.writes;
     this.#handle = db.writeHandle;
+    this.#readHandle = db.readHandle;
+    this.#logger = options.logger ?? SILENT;
   }
 
   insertRun(run: RunStart): Promise<void> {
@@ -86,17 +128,20 @@ export class SqliteRunWriter {
     });
   }
 
-  appendLogs(runId: string, lines: readonly LogLine[]): Promise<void> {
-    if (lines.length === 0) return Promise.resolve();
-    return this.#write(async () => this.#insertLines(this.#numOf(runId), lines));
-  }
-
-  saveProgress(runId: string, progress: Progress): Promise<void> {
-    return this.#write(async () => void this.#prepared().saveProgress.run(progress.done, progress.total, progress.message, this.#numOf(runId)));
-  }
-
-  dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void> {
-    return this.#write(async () => void this.#prepared().dropLogs.run(this.#numOf(runId), fromSeq, toSeq));
+  /** A running run's lines, progress and trim from one turn, in one transaction. */
+  writeTurn(runId: string, turn: RunTurn): Promise<void> {
+    const { lines, progress, dropLines } = turn;
+    if (lines.length === 0 && !progress && !dropLines) return Promise.resolve();
+    return this.#write(async () => {
+      const s = this.#prepared();
+      const num = this.#numOf(runId);
+      // The insert first: a transaction that opens with a write waits for another process's write lock
+      // (busy_timeout) instead of failing with SQLITE_BUSY_SNAPSHOT once a read has started it.
+      this.#insertLines(num, lines);
+      if (lines.length > 0 || dropLines) this.#unindexIfTaken(num, lines[0]?.seq ?? LAST_SEQ);
+      if (progress) s.saveProgress.run(progress.done, progress.total, progress.message, num);
+      if (dropLines) s.dropLogs.run(num, dropLines.fromSeq, dropLines.toSeq);
+    });
   }
 
   /** The last lines, the last trim of the log and the outcome, in one transaction. */
@@ -107,6 +152,7 @@ export class SqliteRunWriter {
       const s = this.#prepared();
       num = this.#numOf(c.id);
       this.#insertLines(num, c.finalLines);
+      this.#unindexIfTaken(num, c.finalLines[0]?.seq ?? LAST_SEQ);
       if (c.dropLines) s.dropLogs.run(num, c.dropLines.fromSeq, c.dropLines.toSeq);
       long = s.lineAfter.get(num, 0, INDEX_CHUNK) !== undefined;
       s.completeRun.run(
@@ -130,14 +176,14 @@ export class SqliteRunWriter {
       for (const tag of c.tags) s.insertTag.run(tag, num);
     }).then(() => {
       this.#nums.delete(c.id);
-      this.#indexLater(num, NOTHING_INDEXED, long);
+      this.#indexLater(num, long);
     });
   }
 
   /** Start-up: rows left `running` become `interrupted`, and logs not yet fully indexed are indexed (in the background). */
   async markInterrupted(now: number): Promise<number> {
     let count = 0;
-    let pending: { num: number; log_indexed_seq: number }[] = [];
+    let pending: { num: number }[] = [];
     await this.#write(async (trx) => {
       const left = await trx
         .updateTable('runs')
@@ -146,9 +192,9 @@ export class SqliteRunWriter {
         .returning('num')
         .execute();
       count = left.length;
-      pending = (await trx.selectFrom('runs').select(['num', 'log_indexed_seq']).where('log_indexed_seq', 'is not', null).orderBy('num').execute()) as typeof pending;
+      pending = await trx.selectFrom('runs').select('num').where('log_indexed_seq', 'is not', null).orderBy('num').execute();
     });
-    for (const run of pending) this.#indexLater(run.num, run.log_indexed_seq, true);
+    for (const run of pending) this.#indexLater(run.num, true);
     return count;
   }
 
@@ -178,13 +224,18 @@ export class SqliteRunWriter {
       this.#shortToIndex.delete(num);
       this.#longToIndex.delete(num);
     }
+    this.#wakeSearches();
     return deleted;
   }
 
-  /** Resolves once the short runs finished so far are searchable (a background write away at most). */
+  /**
+   * Resolves once the short runs finished so far are searchable (a background write away at most).
+   * Runs that finish while it waits do not hold it back: it waits for those numbered up to now only.
+   */
   searchable(): Promise<void> {
-    if (!this.#indexing || (this.#shortToIndex.size === 0 && this.#shortInFlight === 0)) return Promise.resolve();
-    return new Promise((resolve) => this.#searchWaiters.push(resolve));
+    if (!this.#indexing || (this.#shortToIndex.size === 0 && this.#shortInFlight.size === 0)) return Promise.resolve();
+    const upTo = this.#finished;
+    return new Promise((wake) => this.#searchWaiters.push({ upTo, wake }));
   }
 
   /** Waits for every queued write to commit and for finished runs' logs to be indexed. */
@@ -226,8 +277,25 @@ export class SqliteRunWriter {
     return num;
   }
 
-  #indexLater(num: number, indexedSeq: number, long: boolean): void {
-    (long ? this.#longToIndex : this.#shortToIndex).set(num, indexedSeq);
+  /**
+   * When this process writes to a run it is still running: if another process has marked the run
+   * interrupted meanwhile (a server starting while a CLI runs) and indexed some of it, takes that out of
+   * the indexes before a line is dropped or the outcome replaces the row, so the log and the outcome are
+   * indexed once, from scratch, when the run ends. Lines from `newFromSeq` on were inserted by this
+   * write: never indexed.
+   */
+  #unindexIfTaken(num: number, newFromSeq: number): void {
+    const s = this.#prepared();
+    const row = s.runState.get(num) as { status: string; log_indexed_seq: number | null } | undefined;
+    if (!row || row.status === 'running' || row.log_indexed_seq === NOTHING_INDEXED) return;
+    s.unindexLogs.run(num, Math.min(row.log_indexed_seq ?? LAST_SEQ, newFromSeq - 1));
+    s.unindexResult.run(num);
+    s.setIndexedSeq.run(NOTHING_INDEXED, num);
+  }
+
+  #indexLater(num: number, long: boolean): void {
+    if (long) this.#longToIndex.add(num);
+    else this.#shortToIndex.set(num, ++this.#finished);
     if (!this.#closed) this.#indexing ??= this.#indexPending();
   }
 
@@ -235,69 +303,139 @@ export class SqliteRunWriter {
   async #indexPending(): Promise<void> {
     try {
       while (!this.#closed && (this.#shortToIndex.size > 0 || this.#longToIndex.size > 0)) {
-        const shorts = [...this.#shortToIndex].slice(0, SHORT_RUNS_PER_WRITE);
-        for (const [num] of shorts) this.#shortToIndex.delete(num);
-        const long = this.#longToIndex.entries().next().value;
-        this.#shortInFlight = shorts.length;
-        let longUpTo: number | null = null;
+        const shorts = [...this.#shortToIndex.keys()].slice(0, SHORT_RUNS_PER_WRITE);
+        for (const num of shorts) {
+          this.#shortInFlight.set(num, this.#shortToIndex.get(num)!);
+          this.#shortToIndex.delete(num);
+        }
+        const long: number | undefined = this.#longToIndex.values().next().value;
+        let longDone = false;
         try {
           // A background write: lost in a crash, it is redone from `log_indexed_seq`, committed with it.
-          await this.#queue.enqueue(async () => {
-            longUpTo = this.#indexSome(shorts, long);
-          }, { background: true });
+          await this.#background(() => {
+            longDone = this.#indexSome(shorts, long);
+          });
         } catch (error) {
-          for (const [num, seq] of shorts) this.#shortToIndex.set(num, seq);
-          throw error;
-        } finally {
-          this.#shortInFlight = 0;
+          if (isStoreError(error)) throw error;
+          this.#logger.error({ err: error, runs: shorts.length + (long === undefined ? 0 : 1) }, 'search indexing failed; indexing those runs one by one to set the failing one aside');
+          longDone = await this.#indexOneByOne(shorts, long);
         }
-        if (long && this.#longToIndex.has(long[0])) {
-          if (longUpTo === null) this.#longToIndex.delete(long[0]);
-          else this.#longToIndex.set(long[0], longUpTo);
-        }
-        if (this.#shortToIndex.size === 0) this.#wakeSearches();
+        this.#shortInFlight.clear();
+        if (long !== undefined && longDone) this.#longToIndex.delete(long);
+        this.#wakeSearches();
       }
-    } catch {
+    } catch (error) {
       // The storage failed or the store closed: the runs left stay marked in the database and are taken
       // up again when the next run finishes, or at the next start-up.
+      for (const [num, finished] of this.#shortInFlight) this.#shortToIndex.set(num, finished);
+      this.#shortInFlight.clear();
+      if (!this.#closed) this.#logger.warn({ err: error }, 'search indexing paused: it resumes when the next run finishes, or at the next start-up');
     } finally {
       this.#indexing = null;
-      this.#wakeSearches();
+      this.#wakeAllSearches();
     }
   }
 
-  /** Indexes the short runs given, then what is left of the budget of a long log; returns where that log stands. */
-  #indexSome(shorts: readonly [number, number][], long: [number, number] | undefined): number | null {
-    let budget = INDEX_CHUNK;
-    for (const [num, seq] of shorts) budget -= this.#indexRun(num, seq, null).lines;
-    return long ? this.#indexRun(long[0], long[1], Math.max(budget, 100)).upTo : null;
+  /** After a write of several runs failed: each run in its own write; a run that fails alone is set aside. */
+  async #indexOneByOne(shorts: readonly number[], long: number | undefined): Promise<boolean> {
+    for (const num of shorts) {
+      if (this.#closed) throw storeClosed();
+      if (this.#shortInFlight.has(num)) {
+        try {
+          await this.#background(() => void this.#indexRun(num, null));
+        } catch (error) {
+          if (isStoreError(error)) throw error;
+          this.#setAside(num, error);
+        }
+        this.#shortInFlight.delete(num);
+      }
+      this.#wakeSearches();
+    }
+    if (long === undefined || this.#closed || !this.#longToIndex.has(long)) return false;
+    try {
+      let done = false;
+      await this.#background(() => {
+        done = this.#indexRun(long, INDEX_CHUNK).upTo === null;
+      });
+      return done;
+    } catch (error) {
+      if (isStoreError(error)) throw error;
+      this.#setAside(long, error);
+      return true;
+    }
   }
 
-  /** Indexes a run's result (unless done already) and its next `maxLines` lines (null: every line left). */
-  #indexRun(num: number, indexedSeq: number, maxLines: number | null): { upTo: number | null; lines: number } {
+  #background(index: () => void): Promise<void> {
+    return this.#queue.enqueue(async () => index(), { background: true });
+  }
+
+  /** Left marked in its row: the next start-up tries it again (and logs it again if it still fails). */
+  #setAside(num: number, error: unknown): void {
+    const run = this.#readHandle.prepare('SELECT id, task_key FROM runs WHERE num = ?').get(num) as { id: string; task_key: string } | undefined;
+    const name = run ? `run ${run.id} (task ${run.task_key})` : `run #${num}`;
+    this.#logger.error({ err: error, runId: run?.id, runNum: num }, `search indexing of ${name} failed; it is set aside until the next start-up`);
+  }
+
+  /** Indexes the short runs given, then what is left of the budget of a long log; returns whether that log is done. */
+  #indexSome(shorts: readonly number[], long: number | undefined): boolean {
+    let budget = INDEX_CHUNK;
+    for (const num of shorts) budget -= this.#indexRun(num, null).lines;
+    return long === undefined ? false : this.#indexRun(long, Math.max(budget, 100)).upTo === null;
+  }
+
+  /**
+   * Indexes a run's result (unless done already) and its next `maxLines` lines (null: every line left),
+   * from where its row says indexing stands: another process may have moved it on.
+   */
+  #indexRun(num: number, maxLines: number | null): { upTo: number | null; lines: number } {
     const s = this.#prepared();
-    if (indexedSeq === NOTHING_INDEXED) s.indexResult.run(num);
+    const indexedSeq = s.lockIndexedSeq.get(num) as number | null | undefined;
+    // Deleted, or indexed to the end (by another process) meanwhile.
+    if (indexedSeq === undefined || indexedSeq === null) return { upTo: null, lines: 0 };
     const from = Math.max(indexedSeq, 0);
     const end = maxLines === null ? undefined : (s.lineAfter.get(num, from, maxLines - 1) as number | undefined);
-    const lines = s.indexLogs.run(num, from, end ?? LAST_SEQ).changes;
     const upTo = end ?? null;
-    s.setIndexedSeq.run(upTo, num);
+    if (s.moveIndexedSeq.run(upTo, num, indexedSeq).changes === 0) return { upTo: null, lines: 0 };
+    if (indexedSeq === NOTHING_INDEXED) s.indexResult.run(num);
+    const lines = s.indexLogs.run(num, from, end ?? LAST_SEQ).changes;
     return { upTo, lines };
   }
 
+  /** Wakes the searches waiting for no run but those finished after they started. */
   #wakeSearches(): void {
-    for (const wake of this.#searchWaiters.splice(0)) wake();
+    if (this.#searchWaiters.length === 0) return;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const finished of this.#shortInFlight.values()) oldest = Math.min(oldest, finished);
+    for (const finished of this.#shortToIndex.values()) oldest = Math.min(oldest, finished);
+    const waiting: SearchWaiter[] = [];
+    for (const waiter of this.#searchWaiters) {
+      if (waiter.upTo < oldest) waiter.wake();
+      else waiting.push(waiter);
+    }
+    this.#searchWaiters = waiting;
   }
+
+  #wakeAllSearches(): void {
+    for (const waiter of this.#searchWaiters.splice(0)) waiter.wake();
+  }
+}
+
+/** A failure of the store as a whole (storage fault, closed), not of the run being indexed. */
+function isStoreError(error: unknown): boolean {
+  return error instanceof TaskdeckError && error.code === 'ERR_STORE';
 }
 
 /** One row per scalar argument value (one per element of a list), as text, for `arg.name=value` filters. */
 function argIndexRows(args: Record<string, unknown>): { name: string; value: string }[] {
   const rows: { name: string; value: string }[] = [];
   for (const [name, value] of Object.entries(args)) {
+    // Once per distinct value: a list that repeats one (`['prod', 'prod']`) still lists the run once.
+    const values = new Set<string>();
     for (const item of Array.isArray(value) ? value : [value]) {
       if (item === null || item === undefined || typeof item === 'object' && !(item instanceof Date)) continue;
-      rows.push({ name, value: item instanceof Date ? item.toISOString() : String(item) });
+      values.add(item instanceof Date ? item.toISOString() : String(item));
     }
+    for (const text of values) rows.push({ name, value: text });
   }
   return rows;
 }

@@ -98,8 +98,10 @@ export class LiveRun implements ResultHandle {
   readonly #startedHr = process.hrtime.bigint();
   readonly #options: LiveRunOptions;
   readonly #lines: LogBuffer;
-  /** Lines up to this sequence number (past the head) have been deleted from the store. */
+  /** Lines up to this sequence number (past the head) have been deleted from the store: committed. */
   #droppedThrough = 0;
+  /** Lines up to this one are in a trim queued to the store (committed or not yet). */
+  #dropQueuedThrough = 0;
   readonly #tags = new Set<string>();
   readonly #metadata = new RunMetadata();
   readonly #listeners = new Set<RunListener>();
@@ -130,6 +132,7 @@ export class LiveRun implements ResultHandle {
     this.startedAt = options.now();
     this.#lines = new LogBuffer(options.limits.maxLogLines);
     this.#droppedThrough = this.#lines.headSize;
+    this.#dropQueuedThrough = this.#droppedThrough;
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#settled = new Promise((resolve) => (this.#resolveSettled = resolve));
   }
@@ -233,20 +236,18 @@ export class LiveRun implements ResultHandle {
     const progress = this.#pendingProgress;
     this.#pendingLines = [];
     this.#pendingProgress = null;
-    const repo = this.#options.repository;
     // Past the head, keep only the tail in the store too (deleted in steps, not line by line).
     const dropThrough = this.#lines.count - this.#lines.tailSize;
-    const drop = dropThrough - this.#droppedThrough >= DROP_STEP ? { from: this.#droppedThrough + 1, to: dropThrough } : null;
-    if (drop) this.#droppedThrough = dropThrough;
-    if (lines.length === 0 && !progress && !drop) return;
-    const written = Promise.all([
-      repo.appendLogs(this.id, lines),
-      progress ? repo.saveProgress(this.id, progress) : undefined,
-      drop ? repo.dropLogs(this.id, drop.from, drop.to) : undefined,
-    ]);
+    const dropLines = dropThrough - this.#dropQueuedThrough >= DROP_STEP ? { fromSeq: this.#dropQueuedThrough + 1, toSeq: dropThrough } : null;
+    if (dropLines) this.#dropQueuedThrough = dropThrough;
+    if (lines.length === 0 && !progress && !dropLines) return;
+    // One write for the turn: its lines, progress and trim commit together or not at all.
+    const written = this.#options.repository.writeTurn(this.id, { lines, progress, dropLines });
     this.#inFlight += 1;
     const handled = written.then(
       () => () => {
+        // Only a trim that follows the last committed one moves the mark: one after a failed trim does not.
+        if (dropLines && dropLines.fromSeq <= this.#droppedThrough + 1) this.#droppedThrough = Math.max(this.#droppedThrough, dropLines.toSeq);
         for (const line of lines) this.#emit({ type: 'log', line });
         if (progress) this.#emit({ type: 'progress', progress });
       },
@@ -255,6 +256,8 @@ export class LiveRun implements ResultHandle {
         if (this.#storageError === null) this.#options.logger.error({ err: error, run: this.id }, 'could not persist log lines');
         this.#storageError ??= error;
         this.#unstoredLines += lines.length;
+        // The trim is planned again from what the store did delete: at the next turn, or with the outcome.
+        this.#dropQueuedThrough = this.#droppedThrough;
       },
     );
     // In queue order, whichever promise settles first.
@@ -284,6 +287,7 @@ export class LiveRun implements ResultHandle {
     const lastDrop = this.#lines.count - this.#lines.tailSize;
     const dropLines = lastDrop > this.#droppedThrough ? { fromSeq: this.#droppedThrough + 1, toSeq: lastDrop } : null;
     this.#droppedThrough = Math.max(this.#droppedThrough, lastDrop);
+    this.#dropQueuedThrough = this.#droppedThrough;
     if (this.#storageError && final.status === 'ok') {
       final.status = 'error';
       final.error = `storage: ${describeThrown(this.#storageError)}`;

@@ -37,6 +37,19 @@ export interface RunStart {
   origin: RunOrigin;
 }
 
+/** Lines `fromSeq..toSeq` (inclusive) of a run to delete: the middle of a log over its cap. */
+export interface LogTrim {
+  fromSeq: number;
+  toSeq: number;
+}
+
+/** What a run wrote in one turn of the event loop: stored in one commit, or not at all. */
+export interface RunTurn {
+  lines: readonly LogLine[];
+  progress?: Progress | null;
+  dropLines?: LogTrim | null;
+}
+
 export interface RunCompletion {
   id: string;
   status: Exclude<RunStatus, 'running' | 'interrupted'>;
@@ -54,8 +67,8 @@ export interface RunCompletion {
   progress: Progress | null;
   /** The run's last log lines, not appended yet: written in the same transaction as the outcome. */
   finalLines: readonly LogLine[];
-  /** Lines `fromSeq..toSeq` (inclusive) to delete in that transaction too (the middle of a log over its cap), or null. */
-  dropLines: { fromSeq: number; toSeq: number } | null;
+  /** Lines to delete in that transaction too (the middle of a log over its cap), or null. */
+  dropLines: LogTrim | null;
 }
 
 /** A run as history holds it. */
@@ -183,10 +196,11 @@ export interface PruneCount {
 
 export interface RunRepository {
   insertRun(run: RunStart): Promise<void>;
-  appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
-  saveProgress(runId: string, progress: Progress): Promise<void>;
-  /** Deletes the log lines `fromSeq..toSeq` (inclusive) of a run: the middle of a log over its cap. */
-  dropLogs(runId: string, fromSeq: number, toSeq: number): Promise<void>;
+  /**
+   * A running run's new log lines, its progress and a trim of its log, in one commit: a subscriber
+   * shown the lines never misses a trim the store kept, nor the other way round.
+   */
+  writeTurn(runId: string, turn: RunTurn): Promise<void>;
   /**
    * Records the outcome with the run's last lines, in one commit: the run is never `ok` in history
    * without its whole log. Its log is searchable when this resolves or, for a long log, once `flush`

@@ -52,7 +52,7 @@ describe('search indexing of long logs', function () {
   async function writeLongRun(repository: SqliteRunRepository, id: string, word: string): Promise<void> {
     await repository.insertRun({ id, taskKey: 'long', taskTitle: 'Long', taskVersion: '', label: 'ad-hoc', args: {}, startedAt: Date.now(), origin: 'code' });
     const lines: LogLine[] = Array.from({ length: LINES }, (_, i) => ({ seq: i + 1, at: Date.now(), stream: 'log', msg: i === LINES - 1 ? `last line ${word}` : `line ${i + 1}` }));
-    await repository.appendLogs(id, lines.slice(0, LINES - 100));
+    await repository.writeTurn(id, { lines: lines.slice(0, LINES - 100) });
     await repository.completeRun(completion(id, [...lines.slice(LINES - 100), { seq: LINES + 1, at: Date.now(), stream: 'system', msg: 'task [Long] completed' }]));
   }
 
@@ -118,7 +118,7 @@ describe('search indexing of long logs', function () {
   it('indexes the lines of a run interrupted by a crash at the next start-up', async () => {
     const first = new SqliteRunRepository(db);
     await first.insertRun({ id: 'run-4', taskKey: 'long', taskTitle: 'Long', taskVersion: '', label: 'ad-hoc', args: {}, startedAt: Date.now(), origin: 'code' });
-    await first.appendLogs('run-4', Array.from({ length: LINES }, (_, i) => ({ seq: i + 1, at: Date.now(), stream: 'log' as const, msg: `line ${i + 1} ${i === LINES - 1 ? 'walrus' : ''}` })));
+    await first.writeTurn('run-4', { lines: Array.from({ length: LINES }, (_, i) => ({ seq: i + 1, at: Date.now(), stream: 'log' as const, msg: `line ${i + 1} ${i === LINES - 1 ? 'walrus' : ''}` })) });
     await first.close();
 
     const second = new SqliteRunRepository(db);
