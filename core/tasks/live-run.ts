@@ -311,9 +311,16 @@ export class LiveRun implements ResultHandle {
       finalLines,
       dropLines,
     };
-    if (await this.#recordCompletion(completion)) {
+    const unrecorded = await this.#recordCompletion(completion);
+    if (unrecorded === null) {
       for (const final of finalLines) this.#emit({ type: 'log', line: final });
       if (finalProgress) this.#emit({ type: 'progress', progress: finalProgress });
+    } else {
+      // History will read `interrupted` (the row stays `running` until the next start-up): the Result
+      // must not claim an outcome that was never recorded.
+      const own = result.status === 'ok' ? '' : `; the run itself ended ${result.status}${result.error ? `: ${result.error}` : ''}`;
+      result.status = 'error';
+      result.error = `storage: the outcome could not be recorded (${describeThrown(unrecorded)})${own}`;
     }
     this.#result = result;
     this.#emit({ type: 'complete', result });
@@ -325,16 +332,17 @@ export class LiveRun implements ResultHandle {
    * Writes the outcome; while the storage fails (disk full) it tries again, pausing longer each time,
    * until it is written or the store closes. Until then the row reads `running`, which the next
    * start-up turns into `interrupted` if the process ends first: the outcome is late, never wrong.
+   * Resolves with null once written, or with the error that ended the attempts (the store closed).
    */
-  async #recordCompletion(completion: RunCompletion): Promise<boolean> {
+  async #recordCompletion(completion: RunCompletion): Promise<unknown> {
     for (let pause = COMPLETION_RETRY_FIRST_MS; ; pause = Math.min(pause * 2, COMPLETION_RETRY_MAX_MS)) {
       try {
         await this.#options.repository.completeRun(completion);
-        return true;
+        return null;
       } catch (error) {
         if (!isRetryableStoreError(error)) {
           this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run');
-          return false;
+          return error;
         }
         if (pause === COMPLETION_RETRY_FIRST_MS) this.#options.logger.error({ err: error, run: this.id }, 'could not persist the completed run: retrying until the storage recovers');
         await new Promise((resolve) => setTimeout(resolve, pause).unref());

@@ -131,6 +131,28 @@ describe('storage: writes when the storage fails (SQLITE_FULL)', function () {
   });
 
   describe('a run', () => {
+    it('ends `error` saying so when its outcome cannot be recorded at all (the store closed under it), not `ok`', async () => {
+      const repository = new SqliteRunRepository(db);
+      const registry = new TaskRegistry();
+      const service = new TaskService({ registry, repository, logger: pino({ level: 'silent' }), limits: { maxLineLength: 16384, maxDataBytes: 1 << 20, maxLogLines: 100_000 } });
+      let release = () => undefined as void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      registry.register(normalizeTask({ key: 'late', run: async () => { await gate; return 'done'; } }, { kind: 'dynamic', by: 'test' }));
+      registry.register(normalizeTask({ key: 'late-failing', run: async () => { await gate; throw new Error('boom'); } }, { kind: 'dynamic', by: 'test' }));
+      const ok = await service.start(registry.require('late'), {});
+      const failing = await service.start(registry.require('late-failing'), {});
+      await repository.close();
+      release();
+      const [okResult, failingResult] = await Promise.all([ok.done, failing.done]);
+      expect(okResult.status).to.equal('error');
+      expect(okResult.error).to.match(/^storage: the outcome could not be recorded \(.+\)$/);
+      expect(failingResult.status).to.equal('error');
+      expect(failingResult.error).to.match(/^storage: the outcome could not be recorded \(.+\); the run itself ended error: boom$/);
+      // What history holds: still running, which the next start-up turns into `interrupted`.
+      const rows = (await sql<{ status: string }>`SELECT status FROM runs ORDER BY num`.execute(db.reader)).rows.map((r) => r.status);
+      expect(rows).to.deep.equal(['running', 'running']);
+    });
+
     it('ends `error` with "storage: …" when its log cannot be written, after showing only lines that were committed', async () => {
       const repository = new SqliteRunRepository(db);
       const registry = new TaskRegistry();
