@@ -14,3 +14,11 @@ export function relativeTime(then: number, now: number): string {
   if (days <= 31) return `${Math.floor(days / 7)} weeks ago`.replace(/^1 weeks/, '1 week');
   return new Date(then).toISOString().slice(0, 10);
 }
+
+/** "in 12 minutes": a time to come, to the minute. */
+export function timeUntil(then: number, now: number): string {
+  const minutes = Math.round((then - now) / 60_000);
+  if (minutes < 1) return 'in less than a minute';
+  if (minutes < 120) return minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`;
+  return `in ${Math.round(minutes / 60)} hours`;
+}

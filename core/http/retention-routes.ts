@@ -8,7 +8,7 @@ import type Router from '@koa/router';
 import type { PrunePreview, RetentionPolicy } from '../tasks/retention.js';
 import { utcDateTime } from './charts/svg-text.js';
 import type { HttpDeps } from './http-context.js';
-import { relativeTime } from './relative-time.js';
+import { relativeTime, timeUntil } from './relative-time.js';
 import { checkStateChange } from './request-guards.js';
 import { respond, state } from './respond.js';
 import { runHref } from './view-builders.js';
@@ -90,14 +90,6 @@ export function retentionRoutes(router: Router, deps: HttpDeps): void {
       columns: state(ctx).format === 'csv' ? CANDIDATE_COLUMNS : undefined,
     });
   });
-}
-
-/** "in 12 minutes": a time to come, to the minute. */
-function timeUntil(then: number, now: number): string {
-  const minutes = Math.round((then - now) / 60_000);
-  if (minutes < 1) return 'in less than a minute';
-  if (minutes < 120) return minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`;
-  return `in ${Math.round(minutes / 60)} hours`;
 }
 
 /** `1.5 MiB`: binary units, one decimal from KiB on. */

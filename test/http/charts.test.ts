@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { bootKernel } from '../helpers/boot-kernel.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { fillDays, parseWindow, windowSince } from '../../core/http/analytics/analytics-window.js';
-import { isSlowerThanUsual, slowRunMarker, usualDurations } from '../../core/http/analytics/slower-than-usual.js';
+import { isSlowerThanUsual, slowRunMarker } from '../../core/http/analytics/slower-than-usual.js';
 import { durationChartSvg, type DurationPoint } from '../../core/http/charts/duration-chart.js';
 import { runsPerDayChartSvg } from '../../core/http/charts/runs-per-day-chart.js';
 import { coord, escapeXml, niceAxis } from '../../core/http/charts/svg-text.js';
